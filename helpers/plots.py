@@ -1,0 +1,40 @@
+"""Plots used across the notebooks."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow_federated as tff
+
+
+def plot_client_digits(
+    client_data: tff.simulation.datasets.ClientData, client_ids: Sequence[str], per_client: int = 10
+) -> plt.Figure:
+    """Show the first `per_client` digits of each client, one row per client, as stored (1.0 = background)."""
+    fig, axes = plt.subplots(len(client_ids), per_client, figsize=(per_client * 0.9, len(client_ids) * 1.1))
+    axes = np.atleast_2d(axes)
+    for row, client_id in zip(axes, client_ids):
+        examples = list(client_data.create_tf_dataset_for_client(client_id).take(per_client))
+        for ax, example in zip(row, examples):
+            ax.imshow(example["pixels"].numpy(), cmap="gray", vmin=0.0, vmax=1.0)
+            ax.set_title(str(int(example["label"])), fontsize=9)
+        for ax in row:
+            ax.axis("off")
+        row[0].text(-4, 14, client_id, ha="right", va="center", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(history: Mapping[str, Sequence[float]], x: str = "round") -> plt.Figure:
+    """Plot every non-`x` column of a history (e.g. loss and accuracy) against `x`, one panel each."""
+    names = [k for k in history if k != x]
+    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.2), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        ax.plot(history[x], history[name], marker=".")
+        ax.set_xlabel(x)
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,19 @@
+"""Shared fixtures: no forced data source, and a way to fake being offline."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep FL_DATA out of the unit tests; they set it themselves where they test it."""
+    monkeypatch.delenv("FL_DATA", raising=False)
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make helpers.data believe the machine is offline, without touching the network."""
+    from helpers import data
+
+    monkeypatch.setattr(data, "is_online", lambda *a, **k: False)

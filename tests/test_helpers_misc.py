@@ -1,0 +1,43 @@
+"""helpers.seeds and helpers.plots."""
+
+from __future__ import annotations
+
+import random
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import tensorflow as tf
+
+from helpers import data
+from helpers.plots import plot_client_digits, plot_history
+from helpers.seeds import set_seeds
+
+
+def draw() -> tuple:
+    return random.random(), float(np.random.rand()), float(tf.random.uniform([]))
+
+
+def test_set_seeds_repeats_python_numpy_and_tensorflow() -> None:
+    set_seeds(3)
+    first = draw()
+    set_seeds(3)
+    assert draw() == first
+    set_seeds(4)
+    assert draw() != first
+
+
+def test_plot_client_digits_one_row_per_client() -> None:
+    train = data.load_emnist(source="sample").train
+    fig = plot_client_digits(train, ["w000", "w001"], per_client=4)
+    images = [ax for ax in fig.axes if ax.images]
+    assert len(fig.axes) == 8 and len(images) == 8
+    assert images[0].images[0].get_array().shape == (28, 28)
+
+
+def test_plot_history_one_panel_per_metric() -> None:
+    fig = plot_history({"round": [1, 2, 3], "train_loss": [3, 2, 1], "train_accuracy": [0.1, 0.5, 0.7]})
+    assert [ax.get_ylabel() for ax in fig.axes] == ["train_loss", "train_accuracy"]
+    assert list(fig.axes[0].lines[0].get_ydata()) == [3, 2, 1]

@@ -1,0 +1,134 @@
+"""Insert each notebook's Colab badge and setup cell, and write the README's notebook table.
+
+Run after adding or renaming a notebook:  uv run python tools/make_nav.py
+Run with --check to fail (exit 1) instead of writing when anything is out of date.
+Nothing here is edited by hand: the badge cell, the setup cell and the table are generated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import nbformat
+import tomllib  # the tools run on uv's Python 3.11
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+README = ROOT / "README.md"
+TABLE_START, TABLE_END = "<!-- notebook-table:start -->", "<!-- notebook-table:end -->"
+BADGE_TAG, SETUP_TAG = "nav-badge", "colab-setup"
+
+
+def repo_url() -> str:
+    """Return the GitHub URL from pyproject.toml's [project.urls] Repository."""
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return meta["project"]["urls"]["Repository"].rstrip("/")
+
+
+def colab_url(notebook: Path) -> str:
+    """Return the Colab URL that opens `notebook` from the main branch on GitHub."""
+    slug = repo_url().removeprefix("https://github.com/")
+    return f"https://colab.research.google.com/github/{slug}/blob/main/notebooks/{notebook.name}"
+
+
+def badge(notebook: Path) -> str:
+    """Return the Markdown for the "Open in Colab" badge of `notebook`."""
+    return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(notebook)})"
+
+
+def setup_source() -> str:
+    """Return the setup cell's code, with the repository URL filled in."""
+    return (ROOT / "tools" / "setup_cell.py").read_text().format(repo_url=repo_url() + ".git").rstrip("\n")
+
+
+def title_and_purpose(nb: nbformat.NotebookNode) -> tuple[str, str]:
+    """Return the H1 title and the one-line purpose from a notebook's first cell."""
+    lines = [ln for ln in nb.cells[0].source.splitlines() if ln.strip()]
+    if not lines or not lines[0].startswith("# "):
+        raise ValueError("the first cell must start with an H1 title")
+    return lines[0][2:].strip(), (lines[1].strip() if len(lines) > 1 else "")
+
+
+def tagged(nb: nbformat.NotebookNode, tag: str) -> int | None:
+    """Return the index of the cell carrying `tag`, if any."""
+    return next((i for i, c in enumerate(nb.cells) if tag in c.metadata.get("tags", [])), None)
+
+
+def update_notebook(path: Path) -> bool:
+    """Insert or refresh the badge and setup cells; return True if the notebook changed."""
+    nb = nbformat.read(path, as_version=4)
+    before = nbformat.writes(nb)
+    title_and_purpose(nb)  # validates the header
+    badge_cell = nbformat.v4.new_markdown_cell(badge(path), metadata={"tags": [BADGE_TAG]})
+    i = tagged(nb, BADGE_TAG)
+    if i is None:
+        nb.cells.insert(1, badge_cell)
+    else:
+        nb.cells[i].source = badge_cell.source
+    src = setup_source()
+    j = tagged(nb, SETUP_TAG)
+    if j is None:
+        heading = next((k for k, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.startswith("## Setup")), None)
+        if heading is None:
+            raise ValueError(f"{path.name}: add a '## Setup' markdown cell to explain the setup cell")
+        nb.cells.insert(heading + 1, nbformat.v4.new_code_cell(src, metadata={"tags": [SETUP_TAG]}))
+    elif nb.cells[j].source != src:
+        nb.cells[j].source = src
+    after = nbformat.writes(nb)
+    if after != before:
+        path.write_text(after + ("" if after.endswith("\n") else "\n"))
+        return True
+    return False
+
+
+def notebook_table(paths: list[Path]) -> str:
+    """Return the README table: one row per notebook with its purpose and Colab badge."""
+    rows = ["| Notebook | What you learn | Colab |", "| --- | --- | --- |"]
+    for path in paths:
+        title, purpose = title_and_purpose(nbformat.read(path, as_version=4))
+        rows.append(f"| [{title}](notebooks/{path.name}) | {purpose} | {badge(path)} |")
+    return "\n".join(rows)
+
+
+def update_readme(paths: list[Path]) -> bool:
+    """Rewrite the README's table between its markers; return True if it changed."""
+    text = README.read_text()
+    head, rest = text.split(TABLE_START, 1)
+    _, tail = rest.split(TABLE_END, 1)
+    new = f"{head}{TABLE_START}\n{notebook_table(paths)}\n{TABLE_END}{tail}"
+    if new != text:
+        README.write_text(new)
+        return True
+    return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="report stale files and exit 1 instead of writing")
+    args = parser.parse_args(argv)
+    paths = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    if args.check:
+        stale = []
+        for path in paths:
+            original = path.read_text()
+            if update_notebook(path):
+                stale.append(path.name)
+                path.write_text(original)
+        original = README.read_text()
+        if update_readme(paths):
+            stale.append("README.md")
+            README.write_text(original)
+        if stale:
+            print("out of date (run `uv run python tools/make_nav.py`):", ", ".join(stale))
+            return 1
+        return 0
+    changed = [p.name for p in paths if update_notebook(p)] + (["README.md"] if update_readme(paths) else [])
+    print("updated:", ", ".join(changed) if changed else "nothing")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
