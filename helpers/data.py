@@ -185,3 +185,12 @@ def sample_clients(client_ids: Sequence[str], clients_per_round: int, round_num:
         raise ValueError(f"clients_per_round must be between 1 and {len(client_ids)}, got {clients_per_round}.")
     rng = np.random.default_rng([seed, round_num])
     return [client_ids[i] for i in rng.choice(len(client_ids), size=clients_per_round, replace=False)]
+
+
+def label_counts(client_data: tff.simulation.datasets.ClientData, num_labels: int = 10) -> np.ndarray:
+    """Return a (clients x labels) matrix of example counts, rows in `client_data.client_ids` order."""
+    counts = np.zeros((len(client_data.client_ids), num_labels), dtype=np.int64)
+    for row, client_id in enumerate(client_data.client_ids):
+        for example in client_data.create_tf_dataset_for_client(client_id):
+            counts[row, int(example["label"])] += 1
+    return counts

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Mapping, Optional, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -38,3 +38,30 @@ def plot_history(history: Mapping[str, Sequence[float]], x: str = "round") -> pl
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def plot_examples_per_client(counts: np.ndarray, ax: Optional[plt.Axes] = None, title: str = "") -> plt.Axes:
+    """Histogram of examples per client, from a (clients x labels) count matrix."""
+    ax = ax or plt.figure(figsize=(4.5, 3.2)).gca()
+    sizes = counts.sum(axis=1)
+    ax.hist(sizes, bins=20, color="tab:blue", alpha=0.8)
+    ax.axvline(sizes.mean(), color="k", linestyle="--", label=f"mean {sizes.mean():.0f}")
+    ax.set_xlabel("examples per client")
+    ax.set_ylabel("clients")
+    ax.set_title(title)
+    ax.legend()
+    return ax
+
+
+def plot_label_heatmap(counts: np.ndarray, ax: Optional[plt.Axes] = None, title: str = "", max_clients: int = 40) -> plt.Axes:
+    """Heatmap of each client's label shares (rows: the first `max_clients` clients, columns: labels)."""
+    ax = ax or plt.figure(figsize=(4.5, 5)).gca()
+    shown = counts[:max_clients]
+    shares = shown / np.maximum(shown.sum(axis=1, keepdims=True), 1)
+    image = ax.imshow(shares, aspect="auto", cmap="viridis", vmin=0, vmax=1)
+    ax.set_xticks(range(counts.shape[1]))
+    ax.set_xlabel("label")
+    ax.set_ylabel(f"client (first {len(shown)})")
+    ax.set_title(title)
+    plt.colorbar(image, ax=ax, label="share of the client's examples")
+    return ax

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import lzma
-import sys
 import tarfile
 from pathlib import Path
 
 import numpy as np
 import tensorflow_federated as tff
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-import build_emnist_sample as builder  # noqa: E402  (a script, not a package)
+
+def load_script(name: str):
+    """Import a script from tools/ (not a package) as a module."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+builder = load_script("build_emnist_sample")
 
 
 def fake_tarball(path: Path, per_digit: int = 60) -> Path:

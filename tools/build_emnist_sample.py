@@ -40,6 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers.partitions import dirichlet_partition
+
 NUM_CLIENTS = 100
 ALPHA = 0.5
 SIZE_SIGMA = 0.5
@@ -67,28 +69,14 @@ def read_npm_tarball(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(images), np.concatenate(labels)
 
 
-def partition(labels: np.ndarray, rng: np.random.Generator, num_clients: int = NUM_CLIENTS) -> list[np.ndarray]:
-    """Deal example indices to `num_clients` pseudo-writers with Dirichlet label skew."""
-    n = len(labels)
+def client_sizes(num_examples: int, rng: np.random.Generator, num_clients: int = NUM_CLIENTS) -> list[int]:
+    """Draw log-normal client sizes that add up to `num_examples`, each at least MIN_EXAMPLES."""
     raw = rng.lognormal(mean=0.0, sigma=SIZE_SIGMA, size=num_clients)
-    sizes = np.maximum(MIN_EXAMPLES, np.floor(raw / raw.sum() * n)).astype(int)
-    sizes[-1] += n - sizes.sum()  # absorb rounding so every digit is used once
+    sizes = np.maximum(MIN_EXAMPLES, np.floor(raw / raw.sum() * num_examples)).astype(int)
+    sizes[-1] += num_examples - sizes.sum()  # absorb rounding so every digit is used once
     if sizes[-1] < MIN_EXAMPLES:
-        raise ValueError(f"{n} digits are too few for {num_clients} clients of at least {MIN_EXAMPLES}")
-    pools = [list(rng.permutation(np.flatnonzero(labels == k))) for k in range(10)]
-    clients = []
-    for size in sizes:
-        mix = rng.dirichlet(np.full(10, ALPHA))
-        taken = []
-        for _ in range(size):
-            available = np.array([len(p) > 0 for p in pools])
-            weights = mix * available
-            if weights.sum() == 0:  # this client's labels ran out: fall back to what is left
-                weights = available.astype(float)
-            label = rng.choice(10, p=weights / weights.sum())
-            taken.append(pools[label].pop())
-        clients.append(np.array(taken))
-    return clients
+        raise ValueError(f"{num_examples} digits are too few for {num_clients} clients of at least {MIN_EXAMPLES}")
+    return sizes.tolist()
 
 
 def serialize(pixels: np.ndarray, label: int) -> bytes:
@@ -108,7 +96,7 @@ def build(tarball: Path, output: Path, num_clients: int = NUM_CLIENTS) -> str:
     # MNIST-in-JSON stores 0 = background; EMNIST stores 1.0 = background.
     images = (1.0 - images).astype(np.float32)
     rng = np.random.default_rng(SEED)
-    clients = partition(labels, rng, num_clients)
+    clients = dirichlet_partition(labels, client_sizes(len(labels), rng, num_clients), ALPHA, rng)
     with tempfile.TemporaryDirectory() as tmp:
         db_path = Path(tmp) / "emnist_all.sqlite"
         con = sqlite3.connect(db_path)

@@ -1,0 +1,54 @@
+"""Split one pool of examples into clients: IID, or label-skewed with a Dirichlet prior."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import tensorflow_federated as tff
+
+
+def dirichlet_partition(labels: np.ndarray, sizes: Sequence[int], alpha: float, rng: np.random.Generator) -> list[np.ndarray]:
+    """Deal example indices to clients of the given sizes, each following its own Dirichlet(alpha) label mix."""
+    if sum(sizes) > len(labels):
+        raise ValueError(f"client sizes add up to {sum(sizes)}, more than the {len(labels)} examples")
+    num_labels = int(labels.max()) + 1
+    pools = [list(rng.permutation(np.flatnonzero(labels == k))) for k in range(num_labels)]
+    clients = []
+    for size in sizes:
+        mix = rng.dirichlet(np.full(num_labels, alpha))
+        taken = []
+        for _ in range(size):
+            available = np.array([len(p) > 0 for p in pools])
+            weights = mix * available
+            if weights.sum() == 0:  # this client's labels ran out: fall back to what is left
+                weights = available.astype(float)
+            label = rng.choice(num_labels, p=weights / weights.sum())
+            taken.append(pools[label].pop())
+        clients.append(np.array(taken))
+    return clients
+
+
+def iid_partition(num_examples: int, sizes: Sequence[int], rng: np.random.Generator) -> list[np.ndarray]:
+    """Deal example indices to clients of the given sizes uniformly at random."""
+    if sum(sizes) > num_examples:
+        raise ValueError(f"client sizes add up to {sum(sizes)}, more than the {num_examples} examples")
+    order = rng.permutation(num_examples)
+    return np.split(order[: sum(sizes)], np.cumsum(sizes)[:-1])
+
+
+def pool_examples(client_data: tff.simulation.datasets.ClientData) -> tuple[np.ndarray, np.ndarray]:
+    """Gather every client's examples into (pixels, labels) arrays, in client-id order."""
+    pixels, labels = [], []
+    for client_id in client_data.client_ids:
+        for example in client_data.create_tf_dataset_for_client(client_id):
+            pixels.append(example["pixels"].numpy())
+            labels.append(int(example["label"]))
+    return np.stack(pixels), np.array(labels, dtype=np.int32)
+
+
+def to_client_data(pixels: np.ndarray, labels: np.ndarray, parts: Sequence[np.ndarray], prefix: str = "c") -> tff.simulation.datasets.ClientData:
+    """Wrap index partitions as a TFF ClientData with EMNIST's element structure (pixels, label)."""
+    return tff.simulation.datasets.TestClientData(
+        {f"{prefix}{i:03d}": {"label": labels[idx], "pixels": pixels[idx]} for i, idx in enumerate(parts)}
+    )

@@ -1,0 +1,104 @@
+"""helpers.partitions, helpers.data.label_counts, the new plots, and the training driver helpers.training."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_federated as tff
+
+from helpers import data, partitions, plots, training
+
+
+@pytest.fixture(scope="module")
+def sample() -> data.FederatedData:
+    return data.load_emnist(source="sample")
+
+
+def test_iid_and_skewed_partitions_use_the_same_examples() -> None:
+    labels = np.repeat(np.arange(10), 50)
+    sizes = [25] * 20
+    iid = partitions.iid_partition(len(labels), sizes, np.random.default_rng(0))
+    skew = partitions.dirichlet_partition(labels, sizes, alpha=0.1, rng=np.random.default_rng(0))
+    for parts in (iid, skew):
+        assert [len(p) for p in parts] == sizes
+        assert sorted(np.concatenate(parts)) == list(range(500)), "each example exactly once"
+    distinct = lambda parts: np.mean([len(set(labels[p])) for p in parts])  # noqa: E731
+    assert distinct(skew) < distinct(iid) - 3
+
+
+def test_partitions_reject_oversized_requests() -> None:
+    with pytest.raises(ValueError, match="more than the 10 examples"):
+        partitions.iid_partition(10, [6, 6], np.random.default_rng(0))
+    with pytest.raises(ValueError, match="more than the 4 examples"):
+        partitions.dirichlet_partition(np.array([0, 1, 0, 1]), [3, 3], 0.5, np.random.default_rng(0))
+
+
+def test_pool_and_wrap_round_trip(sample: data.FederatedData) -> None:
+    pixels, labels = partitions.pool_examples(sample.test)
+    assert pixels.shape == (1000, 28, 28) and labels.shape == (1000,)
+    parts = partitions.iid_partition(len(labels), [100] * 10, np.random.default_rng(1))
+    wrapped = partitions.to_client_data(pixels, labels, parts, prefix="t")
+    assert wrapped.client_ids[:2] == ["t000", "t001"]
+    counts = data.label_counts(wrapped)
+    assert counts.shape == (10, 10) and counts.sum() == 1000
+    assert np.array_equal(counts.sum(axis=0), np.bincount(labels, minlength=10))
+    batch = next(iter(data.make_federated_data(wrapped, ["t000"])[0]))
+    assert batch["x"].shape[1] == 784, "wrapped data goes through the same preprocessing"
+
+
+def test_label_heatmap_and_size_histogram() -> None:
+    counts = np.array([[5, 0, 5], [0, 10, 0]])
+    ax = plots.plot_label_heatmap(counts, title="t")
+    assert np.allclose(ax.images[0].get_array(), [[0.5, 0, 0.5], [0, 1, 0]])
+    ax = plots.plot_examples_per_client(counts)
+    assert sum(p.get_height() for p in ax.patches) == 2
+
+
+def linear_model_fn(input_spec):
+    def model_fn():
+        keras_model = tf.keras.Sequential([
+            tf.keras.layers.InputLayer(input_shape=(784,)),
+            tf.keras.layers.Dense(10, activation="softmax", kernel_initializer="zeros"),
+        ])
+        return tff.learning.models.from_keras_model(
+            keras_model, input_spec=input_spec, loss=tf.keras.losses.SparseCategoricalCrossentropy(),
+            metrics=[tf.keras.metrics.SparseCategoricalAccuracy()],
+        )
+    return model_fn
+
+
+def test_training_driver_history_and_resume(sample: data.FederatedData) -> None:
+    spec = data.make_federated_data(sample.train, ["w000"])[0].element_spec
+    model_fn = linear_model_fn(spec)
+    process = tff.learning.algorithms.build_weighted_fed_avg(
+        model_fn, client_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate=0.02)
+    )
+    test_data = data.make_federated_data(sample.test, sample.test.client_ids[:20], num_epochs=1)
+    kwargs = dict(clients_per_round=3, seed=5, preprocess_kwargs={"num_epochs": 1}, progress=False)
+    state, history = training.train(process, sample.train, num_rounds=4, model_fn=model_fn, test_data=test_data, eval_every=2, **kwargs)
+    assert history["round"] == [1, 2, 3, 4]
+    assert all(b > a for a, b in zip(history["examples"], history["examples"][1:])), "examples accumulate"
+    assert math.isnan(history["test_accuracy"][0]) and not math.isnan(history["test_accuracy"][1])
+    assert history["test_accuracy"][-1] == pytest.approx(
+        training.evaluate(model_fn, process.get_model_weights(state), test_data)["sparse_categorical_accuracy"]
+    )
+    # Two rounds, then two more from the saved state, land on the same weights as four in one go.
+    half, _ = training.train(process, sample.train, num_rounds=2, **kwargs)
+    resumed, later = training.train(process, sample.train, num_rounds=2, state=half, start_round=3, **kwargs)
+    assert later["round"] == [3, 4]
+    for a, b in zip(process.get_model_weights(state).trainable, process.get_model_weights(resumed).trainable):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_training_driver_rejects_bad_arguments(sample: data.FederatedData) -> None:
+    with pytest.raises(ValueError, match="num_rounds must be at least 1"):
+        training.train(None, sample.train, num_rounds=0, clients_per_round=1, seed=0)
+    with pytest.raises(ValueError, match="eval_every needs model_fn and test_data"):
+        training.train(None, sample.train, num_rounds=1, clients_per_round=1, seed=0, eval_every=1)
