@@ -65,3 +65,49 @@ def plot_label_heatmap(counts: np.ndarray, ax: Optional[plt.Axes] = None, title:
     ax.set_title(title)
     plt.colorbar(image, ax=ax, label="share of the client's examples")
     return ax
+
+
+def plot_runs(
+    runs: Mapping[str, Mapping[str, Sequence[float]]],
+    x: str = "round",
+    y: str = "test_accuracy",
+    ax: Optional[plt.Axes] = None,
+    title: str = "",
+) -> plt.Axes:
+    """Plot `y` against `x` for several runs on one axis, skipping rounds where `y` was not measured (NaN)."""
+    ax = ax or plt.figure(figsize=(5, 3.5)).gca()
+    for name, history in runs.items():
+        xs, ys = np.asarray(history[x], dtype=float), np.asarray(history[y], dtype=float)
+        keep = ~np.isnan(ys)
+        ax.plot(xs[keep], ys[keep], marker=".", label=name)
+    ax.set_xlabel("examples processed" if x == "examples" else x)
+    ax.set_ylabel(y.replace("_", " "))
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_client_accuracy(accuracies: Sequence[float], ax: Optional[plt.Axes] = None, title: str = "") -> plt.Axes:
+    """Histogram of per-client accuracies, with the mean and the 10th percentile marked."""
+    ax = ax or plt.figure(figsize=(5, 3.3)).gca()
+    values = np.asarray(accuracies, dtype=float)
+    ax.hist(values, bins=np.linspace(0, 1, 21), color="tab:blue", alpha=0.8)
+    ax.axvline(values.mean(), color="k", linestyle="--", label=f"mean {values.mean():.3f}")
+    ax.axvline(np.percentile(values, 10), color="tab:red", linestyle=":", label=f"10th percentile {np.percentile(values, 10):.3f}")
+    ax.set_xlabel("accuracy on the client's test split")
+    ax.set_ylabel("clients")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_predictions(images: np.ndarray, labels: Sequence[int], predictions: Sequence[int]) -> plt.Figure:
+    """Show digits (0 = background) titled "predicted (true)", wrong predictions in red."""
+    fig, axes = plt.subplots(1, len(images), figsize=(len(images) * 0.95, 1.4), squeeze=False)
+    for ax, image, label, predicted in zip(axes[0], images, labels, predictions):
+        ax.imshow(np.reshape(image, (28, 28)), cmap="gray_r", vmin=0.0, vmax=1.0)
+        ax.set_title(f"{predicted} ({label})", fontsize=9, color="black" if predicted == label else "tab:red")
+        ax.axis("off")
+    fig.tight_layout()
+    return fig

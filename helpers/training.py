@@ -26,6 +26,16 @@ def evaluate(
     return _evaluate_with(evaluator, model_weights, test_data)
 
 
+def evaluate_per_client(
+    model_fn: Callable[[], tff.learning.models.VariableModel],
+    model_weights: tff.learning.models.ModelWeights,
+    client_datasets: Sequence[tf.data.Dataset],
+) -> list[dict[str, float]]:
+    """Run `build_fed_eval` on each client's dataset alone and return one metrics dict per client, in order."""
+    evaluator = tff.learning.algorithms.build_fed_eval(model_fn)
+    return [_evaluate_with(evaluator, model_weights, [ds]) for ds in client_datasets]
+
+
 def _evaluate_with(evaluator, model_weights, test_data) -> dict[str, float]:
     state = evaluator.set_model_weights(evaluator.initialize(), model_weights)
     metrics = evaluator.next(state, list(test_data)).metrics["client_work"]["eval"]["current_round_metrics"]

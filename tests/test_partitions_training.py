@@ -1,4 +1,4 @@
-"""helpers.partitions, helpers.data.label_counts, the new plots, and the training driver helpers.training."""
+"""helpers.partitions, helpers.models, helpers.data.label_counts, the new plots, and the training driver."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_federated as tff
 
-from helpers import data, partitions, plots, training
+from helpers import data, models, partitions, plots, training
 
 
 @pytest.fixture(scope="module")
@@ -61,22 +61,17 @@ def test_label_heatmap_and_size_histogram() -> None:
     assert sum(p.get_height() for p in ax.patches) == 2
 
 
-def linear_model_fn(input_spec):
-    def model_fn():
-        keras_model = tf.keras.Sequential([
-            tf.keras.layers.InputLayer(input_shape=(784,)),
-            tf.keras.layers.Dense(10, activation="softmax", kernel_initializer="zeros"),
-        ])
-        return tff.learning.models.from_keras_model(
-            keras_model, input_spec=input_spec, loss=tf.keras.losses.SparseCategoricalCrossentropy(),
-            metrics=[tf.keras.metrics.SparseCategoricalAccuracy()],
-        )
-    return model_fn
+def test_models_shapes_and_seeded_init() -> None:
+    x = tf.random.stateless_uniform([3, 784], seed=[1, 2])
+    assert models.linear_model()(x).shape == (3, 10)
+    assert all(float(tf.reduce_sum(tf.abs(w))) == 0.0 for w in models.linear_model().weights), "zero init"
+    assert models.cnn_model()(x).shape == (3, 10)
+    np.testing.assert_array_equal(models.cnn_model(seed=1)(x), models.cnn_model(seed=1)(x))
 
 
 def test_training_driver_history_and_resume(sample: data.FederatedData) -> None:
     spec = data.make_federated_data(sample.train, ["w000"])[0].element_spec
-    model_fn = linear_model_fn(spec)
+    model_fn = models.make_model_fn(models.linear_model, spec)
     process = tff.learning.algorithms.build_weighted_fed_avg(
         model_fn, client_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate=0.02)
     )
@@ -102,3 +97,32 @@ def test_training_driver_rejects_bad_arguments(sample: data.FederatedData) -> No
         training.train(None, sample.train, num_rounds=0, clients_per_round=1, seed=0)
     with pytest.raises(ValueError, match="eval_every needs model_fn and test_data"):
         training.train(None, sample.train, num_rounds=1, clients_per_round=1, seed=0, eval_every=1)
+
+
+def test_plot_runs_skips_unmeasured_rounds() -> None:
+    runs = {"a": {"round": [1, 2, 3], "test_accuracy": [math.nan, 0.5, 0.7]}, "b": {"round": [1, 2], "test_accuracy": [0.1, 0.2]}}
+    ax = plots.plot_runs(runs)
+    assert [line.get_label() for line in ax.lines] == ["a", "b"]
+    assert list(ax.lines[0].get_xdata()) == [2, 3] and list(ax.lines[0].get_ydata()) == [0.5, 0.7]
+
+
+def test_evaluate_per_client_matches_pooled_evaluation(sample: data.FederatedData) -> None:
+    spec = data.make_federated_data(sample.train, ["w000"])[0].element_spec
+    model_fn = models.make_model_fn(models.linear_model, spec)
+    process = tff.learning.algorithms.build_weighted_fed_avg(model_fn, client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.05))
+    state, _ = training.train(process, sample.train, num_rounds=2, clients_per_round=5, seed=1, progress=False)
+    weights = process.get_model_weights(state)
+    datasets = data.make_federated_data(sample.test, sample.test.client_ids[:6], num_epochs=1)
+    per_client = training.evaluate_per_client(model_fn, weights, datasets)
+    pooled = training.evaluate(model_fn, weights, datasets)
+    correct = sum(m["sparse_categorical_accuracy"] * m["num_examples"] for m in per_client)
+    total = sum(m["num_examples"] for m in per_client)
+    assert len(per_client) == 6 and total == pooled["num_examples"]
+    assert correct / total == pytest.approx(pooled["sparse_categorical_accuracy"], abs=1e-6)
+
+
+def test_client_accuracy_and_prediction_plots() -> None:
+    ax = plots.plot_client_accuracy([0.5, 0.9, 1.0, 0.7])
+    assert sum(p.get_height() for p in ax.patches) == 4
+    fig = plots.plot_predictions(np.zeros((3, 784)), [1, 2, 3], [1, 5, 3])
+    assert [ax.title.get_color() for ax in fig.axes] == ["black", "tab:red", "black"]
