@@ -9,7 +9,7 @@ import os
 import socket
 import sqlite3
 from pathlib import Path
-from typing import NamedTuple, Optional, Sequence
+from typing import Any, NamedTuple, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -166,7 +166,7 @@ def preprocess(
 
 
 def make_federated_data(
-    client_data: tff.simulation.datasets.ClientData, client_ids: Sequence[str], **preprocess_kwargs
+    client_data: tff.simulation.datasets.ClientData, client_ids: Sequence[str], **preprocess_kwargs: Any
 ) -> list[tf.data.Dataset]:
     """Return one preprocessed dataset per client id, with a clear error for unknown ids."""
     known = set(client_data.client_ids)
