@@ -179,6 +179,14 @@ def make_federated_data(
     return [preprocess(client_data.create_tf_dataset_for_client(c), **preprocess_kwargs) for c in client_ids]
 
 
+def pool_batches(datasets: Sequence[tf.data.Dataset]) -> collections.OrderedDict:
+    """Concatenate every batch of preprocessed client `datasets` into one OrderedDict of x and y arrays."""
+    batches = [batch for dataset in datasets for batch in dataset.as_numpy_iterator()]
+    if not batches:
+        raise ValueError("No batches to pool: every dataset is empty.")
+    return collections.OrderedDict((key, np.concatenate([b[key] for b in batches])) for key in batches[0])
+
+
 def sample_clients(client_ids: Sequence[str], clients_per_round: int, round_num: int, seed: int) -> list[str]:
     """Pick `clients_per_round` distinct clients for one round; the same (seed, round_num) gives the same pick."""
     if not 0 < clients_per_round <= len(client_ids):

@@ -126,3 +126,35 @@ def test_client_accuracy_and_prediction_plots() -> None:
     assert sum(p.get_height() for p in ax.patches) == 4
     fig = plots.plot_predictions(np.zeros((3, 784)), [1, 2, 3], [1, 5, 3])
     assert [ax.title.get_color() for ax in fig.axes] == ["black", "tab:red", "black"]
+
+
+def test_pool_batches_keeps_every_example_and_matches_federated_evaluation(sample: data.FederatedData) -> None:
+    datasets = data.make_federated_data(sample.test, sample.test.client_ids[:8], num_epochs=1, batch_size=7)
+    pooled = data.pool_batches(datasets)
+    assert list(pooled) == ["x", "y"] and pooled["x"].shape == (len(pooled["y"]), 784)
+    assert len(pooled["y"]) == sum(len(list(sample.test.create_tf_dataset_for_client(c))) for c in sample.test.client_ids[:8])
+    spec = datasets[0].element_spec
+    model_fn = models.make_model_fn(models.linear_model, spec)
+    process = tff.learning.algorithms.build_weighted_fed_avg(model_fn, client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.05))
+    state, _ = training.train(process, sample.train, num_rounds=1, clients_per_round=5, seed=2, progress=False)
+    weights = process.get_model_weights(state)
+    one = [tf.data.Dataset.from_tensor_slices(pooled).batch(20)]
+    # Example-weighted accuracy does not depend on how the examples are grouped into clients.
+    assert training.evaluate(model_fn, weights, one)["sparse_categorical_accuracy"] == pytest.approx(
+        training.evaluate(model_fn, weights, datasets)["sparse_categorical_accuracy"], abs=1e-6)
+    with pytest.raises(ValueError, match="No batches to pool"):
+        data.pool_batches([])
+
+
+def test_runs_keeps_histories_and_rejects_unknown_overrides(sample: data.FederatedData, capsys: pytest.CaptureFixture) -> None:
+    datasets = data.make_federated_data(sample.test, sample.test.client_ids[:5], num_epochs=1)
+    model_fn = models.make_model_fn(models.linear_model, datasets[0].element_spec)
+    runs = training.Runs(sample.train, datasets, model_fn, seed=0, clients_per_round=3, num_epochs=1)
+    process = tff.learning.algorithms.build_weighted_fed_avg(model_fn, client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.05))
+    history = runs.run("a", process, num_rounds=3, eval_every=2, clients_per_round=2)
+    assert "a" in capsys.readouterr().out and runs.results["a"] is history
+    assert runs.accuracy_at("a", 2) == history["test_accuracy"][1]
+    with pytest.raises(KeyError, match="evaluated rounds: \\[2, 3\\]"):
+        runs.accuracy_at("a", 1)
+    with pytest.raises(TypeError, match="Unknown override"):
+        runs.run("b", process, num_rounds=1, client_lr=0.1)
