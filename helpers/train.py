@@ -1,0 +1,206 @@
+"""A federated training program that survives interruption: `uv run python -m helpers.train --help`.
+
+It trains FedAvg on the tutorials' data with TFF's program APIs: `tff.program.FileProgramStateManager` saves the
+state every `checkpoint_every` rounds, `CSVFileReleaseManager` and `TensorBoardReleaseManager` release each round's
+metrics, and the final global model is exported as a Keras SavedModel. Run it again with the same
+`--checkpoint-dir` and it resumes after the last saved round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+CONFIG_FILE = "config.json"
+STATE_PREFIX = "program_state_"
+
+
+class CheckpointMismatchError(ValueError):
+    """The checkpoint directory was written by a program with different settings."""
+
+
+def program_config(clients_per_round: int, client_lr: float, num_epochs: int, batch_size: int, seed: int) -> dict:
+    """The settings that must match for a checkpoint to be resumed (the round count may change)."""
+    return {"model": "linear_model", "algorithm": "build_weighted_fed_avg", "clients_per_round": clients_per_round,
+            "client_lr": client_lr, "server_lr": 1.0, "num_epochs": num_epochs, "batch_size": batch_size, "seed": seed}
+
+
+def check_config(checkpoint_dir: Path, config: dict) -> None:
+    """Write `config` next to a new checkpoint, or raise CheckpointMismatchError if an existing one differs."""
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    path = checkpoint_dir / CONFIG_FILE
+    if not path.exists():
+        if any(checkpoint_dir.iterdir()):
+            raise CheckpointMismatchError(
+                f"{checkpoint_dir} is not empty but has no {CONFIG_FILE}, so it was not written by this program. "
+                "Pass an empty or new --checkpoint-dir.")
+        path.write_text(json.dumps(config, indent=2) + "\n")
+        return
+    saved = json.loads(path.read_text())
+    if saved != config:
+        diff = ", ".join(f"{k}: saved {saved.get(k)!r}, now {config.get(k)!r}"
+                         for k in sorted(set(saved) | set(config)) if saved.get(k) != config.get(k))
+        raise CheckpointMismatchError(
+            f"{checkpoint_dir} holds a checkpoint of a different program ({diff}). Resume with the saved settings, "
+            "or pass a new --checkpoint-dir to start over.")
+
+
+def run_program(
+    num_rounds: int,
+    checkpoint_dir: str,
+    metrics_dir: Optional[str] = None,
+    export_dir: Optional[str] = None,
+    checkpoint_every: int = 1,
+    clients_per_round: int = 10,
+    client_lr: float = 0.1,
+    num_epochs: int = 5,
+    batch_size: int = 20,
+    seed: int = 0,
+    progress: bool = True,
+) -> tuple[Any, int]:
+    """Train until round `num_rounds`, resuming from `checkpoint_dir`; return the final state and the first round run."""
+    if num_rounds < 1:
+        raise ValueError(f"The number of rounds must be positive, got {num_rounds}.")
+    if checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be positive, got {checkpoint_every}.")
+    config = program_config(clients_per_round, client_lr, num_epochs, batch_size, seed)
+    check_config(Path(checkpoint_dir), config)
+
+    import tensorflow as tf
+    import tensorflow_federated as tff
+    from tqdm.auto import tqdm
+
+    from helpers.data import load_emnist, make_federated_data
+    from helpers.models import linear_model, make_model_fn
+    from helpers.seeds import set_seeds
+    from helpers.training import train
+
+    set_seeds(seed)
+    emnist_train, _, _ = load_emnist(only_digits=True)
+    input_spec = make_federated_data(emnist_train, emnist_train.client_ids[:1])[0].element_spec
+    model_fn = make_model_fn(linear_model, input_spec)
+    sgd = tff.learning.optimizers.build_sgdm
+    process = tff.learning.algorithms.build_weighted_fed_avg(
+        model_fn, client_optimizer_fn=sgd(learning_rate=client_lr), server_optimizer_fn=sgd(learning_rate=1.0))
+
+    state_manager = tff.program.FileProgramStateManager(checkpoint_dir, prefix=STATE_PREFIX, keep_total=2, keep_first=False)
+    initial = process.initialize()
+    # The state is saved as a flat list of arrays: TF 2.14's SavedModel writer trips over the nested dicts inside
+    # a LearningAlgorithmState on Python 3.11 ("__dict__ descriptor does not support '_DictWrapper'").
+    flat, last_round = asyncio.run(_load_newest_readable(state_manager, tf.nest.flatten(initial), Path(checkpoint_dir)))
+    if flat is None:
+        state = initial
+    else:
+        state = tf.nest.pack_sequence_as(initial, flat)
+        print(f"Resuming from the checkpoint of round {last_round} in {checkpoint_dir}.", flush=True)
+    release_managers = []
+    if metrics_dir:
+        release_managers = [
+            tff.program.CSVFileReleaseManager(Path(metrics_dir) / "metrics.csv", key_fieldname="round"),
+            tff.program.TensorBoardReleaseManager(Path(metrics_dir) / "tensorboard"),
+        ]
+
+    first_round = last_round + 1
+    bar = tqdm(total=num_rounds, initial=min(last_round, num_rounds), desc="rounds", disable=not progress)
+    while last_round < num_rounds:
+        chunk = min(checkpoint_every, num_rounds - last_round)
+        state, history = train(process, emnist_train, chunk, clients_per_round, seed=seed, state=state,
+                               start_round=last_round + 1, progress=False,
+                               preprocess_kwargs={"num_epochs": num_epochs, "batch_size": batch_size})
+        last_round += chunk
+        for i, round_num in enumerate(history["round"]):
+            metrics = {"loss": history["loss"][i], "accuracy": history["accuracy"][i], "examples": history["examples"][i]}
+            for manager in release_managers:
+                asyncio.run(manager.release(metrics, key=round_num))
+        asyncio.run(state_manager.save(tf.nest.flatten(state), last_round))
+        if not progress:
+            print(f"Saved the state after round {last_round}.", flush=True)
+        bar.update(chunk)
+        bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", saved=last_round)
+    bar.close()
+    if first_round > num_rounds:
+        print(f"Nothing to do: the checkpoint is already at round {last_round} >= {num_rounds}.", flush=True)
+
+    if export_dir:
+        model = linear_model()
+        process.get_model_weights(state).assign_weights_to(model)
+        model.save(export_dir)
+        print(f"Exported the global model after round {last_round} to {export_dir}.", flush=True)
+    return state, first_round
+
+
+async def _load_newest_readable(state_manager: Any, structure: Any, checkpoint_dir: Path) -> tuple[Any, int]:
+    """Load the newest checkpoint; set aside one left half-written by a crash during saving, with a warning."""
+    for version in sorted(await state_manager.get_versions() or [], reverse=True):
+        try:
+            return await state_manager.load(version, structure), version
+        except Exception as error:  # a partial SavedModel fails in several ways; any of them means "unreadable"
+            path = checkpoint_dir / f"{STATE_PREFIX}{version}"
+            aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
+            path.rename(aside)  # a name without a trailing number is ignored by FileProgramStateManager
+            print(f"warning: the checkpoint of round {version} is unreadable ({type(error).__name__}), probably "
+                  f"because the program stopped while saving it. Moved it to {aside.name}; trying the one before.",
+                  file=sys.stderr, flush=True)
+    return None, 0
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Parse the command line of `python -m helpers.train`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.train",
+        description="Train FedAvg (the seed's linear model) on the tutorials' EMNIST data with checkpoints. "
+                    "Run it again with the same --checkpoint-dir to resume after the last saved round.")
+    parser.add_argument("--rounds", type=positive_int, required=True, help="train until this round (total, not additional)")
+    parser.add_argument("--checkpoint-dir", required=True, help="where tff.program.FileProgramStateManager keeps the state")
+    parser.add_argument("--metrics-dir", help="write metrics.csv and TensorBoard logs here")
+    parser.add_argument("--export-dir", help="save the final global model here as a Keras SavedModel")
+    parser.add_argument("--checkpoint-every", type=positive_int, default=1, help="save the state every k rounds (default 1)")
+    parser.add_argument("--clients-per-round", type=positive_int, default=10)
+    parser.add_argument("--client-lr", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point: parse arguments, run the program, and turn known problems into one-line errors."""
+    args = parse_args(argv)
+    from helpers.data import DataSourceError  # imports TensorFlow, so only after --help has had its chance
+
+    try:
+        run_program(args.rounds, args.checkpoint_dir, metrics_dir=args.metrics_dir, export_dir=args.export_dir,
+                    checkpoint_every=args.checkpoint_every, clients_per_round=args.clients_per_round,
+                    client_lr=args.client_lr, seed=args.seed, progress=not args.no_progress)
+    except (CheckpointMismatchError, DataSourceError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        # TFF's local context runs a `worker_binary` child that outlives a plain exit and keeps our stdout open.
+        # Replacing the context lets the old one be collected, and its clean-up stops the child.
+        import gc
+
+        import tensorflow_federated as tff
+
+        tff.backends.native.set_sync_local_cpp_execution_context()
+        gc.collect()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

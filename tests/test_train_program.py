@@ -1,0 +1,74 @@
+"""helpers.train: the checkpointed training program and its command line."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers import train
+
+
+def test_help_and_bad_round_counts(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(["--help"])
+    assert exit_info.value.code == 0 and "--checkpoint-dir" in capsys.readouterr().out
+    for rounds in ("0", "-3", "ten"):
+        with pytest.raises(SystemExit) as exit_info:
+            train.parse_args(["--rounds", rounds, "--checkpoint-dir", "x"])
+        assert exit_info.value.code == 2
+        assert "expected a positive integer" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="must be positive"):
+        train.run_program(0, "unused")
+
+
+def test_checkpoint_of_another_config_is_refused(tmp_path: Path) -> None:
+    config = train.program_config(10, 0.1, 5, 20, 0)
+    train.check_config(tmp_path / "run", config)
+    train.check_config(tmp_path / "run", config)  # same settings: fine
+    with pytest.raises(train.CheckpointMismatchError, match="client_lr: saved 0.1, now 0.02"):
+        train.check_config(tmp_path / "run", train.program_config(10, 0.02, 5, 20, 0))
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("not a checkpoint")
+    with pytest.raises(train.CheckpointMismatchError, match="not written by this program"):
+        train.check_config(tmp_path / "other", config)
+
+
+def test_cli_reports_a_mismatched_checkpoint_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / train.CONFIG_FILE).write_text(json.dumps(train.program_config(10, 0.5, 5, 20, 0)))
+    assert train.main(["--rounds", "1", "--checkpoint-dir", str(tmp_path), "--no-progress"]) == 2
+    assert capsys.readouterr().err.startswith("error: ") 
+
+
+def test_resumed_run_equals_uninterrupted_run(tmp_path: Path) -> None:
+    kwargs = dict(clients_per_round=3, num_epochs=1, progress=False)
+    straight, first = train.run_program(4, str(tmp_path / "straight"), checkpoint_every=2, **kwargs)
+    assert first == 1
+    # "Crash" after round 2: a new program run on the same directory picks up at round 3.
+    train.run_program(2, str(tmp_path / "resumed"), metrics_dir=str(tmp_path / "metrics"), **kwargs)
+    resumed, first = train.run_program(4, str(tmp_path / "resumed"), metrics_dir=str(tmp_path / "metrics"),
+                                       export_dir=str(tmp_path / "model"), **kwargs)
+    assert first == 3
+    for a, b in zip(straight.global_model_weights.trainable, resumed.global_model_weights.trainable):
+        np.testing.assert_array_equal(a, b)
+    with open(tmp_path / "metrics" / "metrics.csv") as f:
+        assert [int(row["round"]) for row in csv.DictReader(f)] == [1, 2, 3, 4], "nothing lost or repeated"
+    assert any((tmp_path / "metrics" / "tensorboard").iterdir())
+    _, again = train.run_program(4, str(tmp_path / "resumed"), **kwargs)
+    assert again == 5, "a finished run has nothing left to do"
+
+    import tensorflow as tf
+
+    model = tf.keras.models.load_model(tmp_path / "model")
+    np.testing.assert_array_equal(model.get_weights()[0], resumed.global_model_weights.trainable[0])
+
+
+def test_half_written_checkpoint_falls_back_to_the_previous_one(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    kwargs = dict(clients_per_round=3, num_epochs=1, progress=False)
+    train.run_program(2, str(tmp_path / "run"), **kwargs)
+    (tmp_path / "run" / "program_state_3").mkdir()  # what a crash in the middle of saving round 3 leaves behind
+    _, first = train.run_program(3, str(tmp_path / "run"), **kwargs)
+    assert first == 3 and "checkpoint of round 3 is unreadable" in capsys.readouterr().err
