@@ -1,0 +1,143 @@
+"""TFF's own multi-process runtime: C++ `worker_binary` executor services, and execution contexts that use them.
+
+TFF 0.87 ships the pieces but no public function that connects to a worker you started yourself, so the few
+classes it needs (from `tensorflow_federated.python.core.impl`) are wrapped here, in one place.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import IO, Optional, Sequence
+
+import grpc
+import portpicker
+import tensorflow_federated as tff
+from tensorflow_federated.python.core.backends.native import compiler
+from tensorflow_federated.python.core.environments.tensorflow_frontend import tensorflow_computation
+from tensorflow_federated.python.core.impl.execution_contexts import async_execution_context, sync_execution_context
+from tensorflow_federated.python.core.impl.executor_stacks import python_executor_stacks
+from tensorflow_federated.python.core.impl.executors import remote_executor, remote_executor_grpc_stub
+
+WORKER_BINARY = Path(tff.__file__).parent / "data" / "worker_binary"
+
+
+def _die_with_parent_prefix() -> list[str]:
+    # util-linux's `setpriv --pdeathsig` makes Linux send the worker SIGTERM when the process that started it dies,
+    # even by SIGKILL. (A Python preexec_fn cannot do this safely: gRPC's threads make fork-then-Python unsafe.)
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "TERM"] if setpriv else []
+
+
+class LocalWorkers:
+    """Start `count` TFF worker services on loopback ports; stop them on exit, or when this process dies."""
+
+    def __init__(self, count: int, max_concurrent_computation_calls: int = -1, ready_timeout: float = 60.0) -> None:
+        """Configure `count` workers; nothing starts until the `with` block is entered."""
+        if count < 1:
+            raise ValueError(f"count must be at least 1, got {count}.")
+        if not WORKER_BINARY.is_file():
+            raise FileNotFoundError(f"TFF's worker binary is missing at {WORKER_BINARY}; reinstall tensorflow-federated.")
+        self.count, self.max_calls, self.ready_timeout = count, max_concurrent_computation_calls, ready_timeout
+        self.processes: list[subprocess.Popen] = []
+        self.logs: list[IO[bytes]] = []
+        self.addresses: list[str] = []
+
+    def __enter__(self) -> list[str]:
+        """Start the workers (see `start`) for the length of a `with` block."""
+        return self.start()
+
+    def start(self) -> list[str]:
+        """Start the workers, wait until each one answers, and return their `host:port` addresses."""
+        if self.processes:
+            raise RuntimeError("These workers are already running; call stop() first.")
+        try:
+            for _ in range(self.count):
+                port = portpicker.pick_unused_port()
+                command = _die_with_parent_prefix() + [
+                    str(WORKER_BINARY), f"--port={port}", f"--max_concurrent_computation_calls={self.max_calls}"]
+                # The worker's log goes to a temporary file, not a pipe: an unread pipe fills up and blocks the worker.
+                log = tempfile.TemporaryFile()
+                self.processes.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log))
+                self.logs.append(log)
+                self.addresses.append(f"localhost:{port}")
+            atexit.register(self.stop)  # also on a normal interpreter exit without leaving the `with` block
+            for address, process, log in zip(self.addresses, self.processes, self.logs):
+                wait_until_ready(address, self.ready_timeout, process, log)
+        except BaseException:
+            self.stop()
+            raise
+        return list(self.addresses)
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Stop every worker."""
+        self.stop()
+
+    def stop(self) -> None:
+        """Terminate the workers (kill any that do not stop within 10 s) and forget them."""
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for log in self.logs:
+            log.close()
+        self.processes, self.addresses, self.logs = [], [], []
+        atexit.unregister(self.stop)
+
+
+def wait_until_ready(address: str, timeout: float = 60.0, process: Optional[subprocess.Popen] = None,
+                     log: Optional[IO[bytes]] = None) -> None:
+    """Block until the worker at `address` accepts gRPC connections; raise a clear error if it never does."""
+    with grpc.insecure_channel(address) as channel:
+        try:
+            grpc.channel_ready_future(channel).result(timeout=timeout)
+        except grpc.FutureTimeoutError:
+            detail = ""
+            if process is not None and process.poll() is not None:
+                detail = f" The worker exited with code {process.returncode}."
+                if log is not None:
+                    log.seek(0)
+                    detail += " Its last log lines: " + log.read().decode(errors="replace")[-500:]
+            raise TimeoutError(f"No TFF worker answered at {address} within {timeout:.0f} s.{detail}") from None
+
+
+def _executor_factory(address: str) -> python_executor_stacks.ResourceManagingExecutorFactory:
+    stub = remote_executor_grpc_stub.RemoteExecutorGrpcStub(grpc.insecure_channel(address))
+
+    def stack_fn(cardinalities):
+        if cardinalities.get(tff.CLIENTS) is None:
+            cardinalities[tff.CLIENTS] = 0  # as TFF's local context does when no client data is passed
+        executor = remote_executor.RemoteExecutor(stub)
+        executor.set_cardinalities(cardinalities)
+        return executor
+
+    return python_executor_stacks.ResourceManagingExecutorFactory(executor_stack_fn=stack_fn)
+
+
+def remote_context(address: str) -> sync_execution_context.SyncExecutionContext:
+    """A synchronous TFF execution context that runs every computation on the worker at `address`."""
+    return sync_execution_context.SyncExecutionContext(
+        executor_fn=_executor_factory(address), compiler_fn=compiler.desugar_and_transform_to_native,
+        transform_args=tensorflow_computation.transform_args, transform_result=tensorflow_computation.transform_result)
+
+
+def multi_worker_context(addresses: Sequence[str]) -> tff.framework.SyncContext:
+    """An execution context that splits each round's clients over the workers at `addresses` and merges the results."""
+    if not addresses:
+        raise ValueError("multi_worker_context needs at least one worker address.")
+    contexts = [
+        async_execution_context.AsyncExecutionContext(
+            executor_fn=_executor_factory(address), compiler_fn=compiler.desugar_and_transform_to_native,
+            transform_args=tensorflow_computation.transform_args,
+            transform_result=tensorflow_computation.transform_result)
+        for address in addresses
+    ]
+    return tff.backends.native.create_mergeable_comp_execution_context(contexts)

@@ -1,0 +1,46 @@
+"""deploy/: the worker image, Docker Compose file and Kubernetes manifest parse and agree with each other."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+
+
+def test_compose_runs_two_workers_on_distinct_host_ports() -> None:
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+    workers = compose["services"]
+    assert len(workers) >= 2
+    host_ports = []
+    for service in workers.values():
+        assert service["image"] == "fl-tutorials-worker"
+        container_port = service["environment"]["WORKER_PORT"]
+        (mapping,) = service["ports"]
+        host, container = mapping.split(":")
+        assert container == container_port
+        host_ports.append(host)
+    assert len(set(host_ports)) == len(host_ports)
+    build = workers["worker-1"]["build"]
+    assert (DEPLOY / build["context"] / build["dockerfile"]).resolve() == (DEPLOY / "Dockerfile").resolve()
+
+
+def test_kubernetes_service_and_statefulset_agree() -> None:
+    service, statefulset = yaml.safe_load_all((DEPLOY / "kubernetes.yaml").read_text())
+    assert service["kind"] == "Service" and service["spec"]["clusterIP"] == "None"
+    assert statefulset["kind"] == "StatefulSet" and statefulset["spec"]["serviceName"] == service["metadata"]["name"]
+    assert statefulset["spec"]["replicas"] >= 2
+    labels = statefulset["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= labels.items()
+    (container,) = statefulset["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert int(env["WORKER_PORT"]) == container["ports"][0]["containerPort"] == service["spec"]["ports"][0]["targetPort"]
+
+
+def test_dockerfile_installs_the_lock_and_starts_the_worker() -> None:
+    text = (DEPLOY / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11", text, re.M), "TFF 0.87 needs Python 3.9-3.11"
+    assert "pip install --no-cache-dir --no-deps -r /tmp/requirements.txt" in text
+    assert "worker_binary" in text and "--port=${WORKER_PORT}" in text

@@ -1,0 +1,38 @@
+"""helpers.workers: local TFF worker services start, compute, and stop."""
+
+import pytest
+import numpy as np
+import tensorflow_federated as tff
+
+from helpers.workers import LocalWorkers, multi_worker_context, remote_context
+
+
+def test_count_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        LocalWorkers(0)
+
+
+def test_workers_compute_and_stop() -> None:
+    @tff.tensorflow.computation(np.int32)
+    def double(x):
+        return x * 2
+
+    @tff.federated_computation(tff.FederatedType(np.int32, tff.CLIENTS))
+    def total(values):
+        return tff.federated_sum(values)
+
+    workers = LocalWorkers(2)
+    with workers as addresses:
+        processes = list(workers.processes)
+        assert len(addresses) == 2 and all(p.poll() is None for p in processes)
+        with tff.framework.get_context_stack().install(remote_context(addresses[0])):
+            assert double(21) == 42
+        with tff.framework.get_context_stack().install(multi_worker_context(addresses)):
+            assert total([1, 2, 3, 4, 5]) == 15
+    assert all(p.returncode is not None for p in processes)
+    assert workers.addresses == []
+
+
+def test_multi_worker_context_needs_addresses() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        multi_worker_context([])
