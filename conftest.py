@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
+import sys
 from pathlib import Path
 
 # The committed notebook outputs and accuracy thresholds come from the offline sample, so the suite
@@ -38,13 +40,28 @@ def pytest_sessionstart(session) -> None:
     _preexisting.update(_orphaned_tff_workers())
 
 
-def pytest_runtest_teardown(item, nextitem) -> None:
-    # TFF's local C++ context starts a `worker_binary` child per kernel, and a shut-down notebook kernel leaves it
-    # running. Stop the ones this session orphaned once each notebook is done, so they do not pile up.
-    if nextitem is not None and nextitem.fspath == item.fspath:
-        return
+def _stop_orphans() -> None:
     for pid in _orphaned_tff_workers() - _preexisting:
         try:
             os.kill(pid, signal.SIGTERM)
         except OSError:
             pass
+
+
+def pytest_runtest_teardown(item, nextitem) -> None:
+    # TFF's local C++ context starts a `worker_binary` child per kernel, and a shut-down notebook kernel leaves it
+    # running. Stop the ones this session orphaned once each notebook is done, so they do not pile up.
+    if nextitem is not None and nextitem.fspath == item.fspath:
+        return
+    _stop_orphans()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    # Unit tests that run TFF in this process (an xdist worker, or the only process with -n 0) leave its worker
+    # child running after exit: TFF 0.87 stops it only when its context is garbage-collected. Replacing the
+    # context lets the old one be collected now; the new one starts no worker until something runs on it.
+    tff = sys.modules.get("tensorflow_federated")
+    if tff is not None:
+        tff.backends.native.set_sync_local_cpp_execution_context()
+        gc.collect()
+    _stop_orphans()

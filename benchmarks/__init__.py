@@ -1,0 +1,1 @@
+"""Benchmarks of the collection; run them with `uv run python -m benchmarks`."""
