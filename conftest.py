@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import signal
 import sys
@@ -57,11 +56,10 @@ def pytest_runtest_teardown(item, nextitem) -> None:
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
-    # Unit tests that run TFF in this process (an xdist worker, or the only process with -n 0) leave its worker
-    # child running after exit: TFF 0.87 stops it only when its context is garbage-collected. Replacing the
-    # context lets the old one be collected now; the new one starts no worker until something runs on it.
-    tff = sys.modules.get("tensorflow_federated")
-    if tff is not None:
-        tff.backends.native.set_sync_local_cpp_execution_context()
-        gc.collect()
+    # Unit tests that ran TFF in this process (an xdist worker, or the only process with -n 0) would leave its
+    # worker child running after exit.
+    if "tensorflow_federated" in sys.modules:
+        from helpers.workers import release_local_worker
+
+        release_local_worker()
     _stop_orphans()

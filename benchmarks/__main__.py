@@ -422,13 +422,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         return _run(args)
     finally:
-        # TFF's local worker child keeps our stdout open after exit; a fresh context lets the old one stop it.
-        import gc
+        from helpers.workers import release_local_worker
 
-        import tensorflow_federated as tff
-
-        tff.backends.native.set_sync_local_cpp_execution_context()
-        gc.collect()
+        release_local_worker()
 
 
 def _run(args: argparse.Namespace) -> int:

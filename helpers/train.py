@@ -191,14 +191,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     finally:
-        # TFF's local context runs a `worker_binary` child that outlives a plain exit and keeps our stdout open.
-        # Replacing the context lets the old one be collected, and its clean-up stops the child.
-        import gc
+        from helpers.workers import release_local_worker
 
-        import tensorflow_federated as tff
-
-        tff.backends.native.set_sync_local_cpp_execution_context()
-        gc.collect()
+        release_local_worker()
     return 0
 
 

@@ -7,6 +7,7 @@ classes it needs (from `tensorflow_federated.python.core.impl`) are wrapped here
 from __future__ import annotations
 
 import atexit
+import gc
 import shutil
 import subprocess
 import tempfile
@@ -91,6 +92,15 @@ class LocalWorkers:
             log.close()
         self.processes, self.addresses, self.logs = [], [], []
         atexit.unregister(self.stop)
+
+
+def release_local_worker() -> None:
+    """Stop the `worker_binary` child of TFF's current local context, which TFF 0.87 leaves running at exit."""
+    # TFF stops that child only when its context is garbage-collected, so a process that exits with the context
+    # still installed leaves an orphan (which also keeps the process's stdout open). Installing a fresh context
+    # lets the old one be collected now; the new one starts no worker until something runs on it.
+    tff.backends.native.set_sync_local_cpp_execution_context()
+    gc.collect()
 
 
 def wait_until_ready(address: str, timeout: float = 60.0, process: Optional[subprocess.Popen] = None,

@@ -36,3 +36,23 @@ def test_workers_compute_and_stop() -> None:
 def test_multi_worker_context_needs_addresses() -> None:
     with pytest.raises(ValueError, match="at least one"):
         multi_worker_context([])
+
+
+def test_release_local_worker_stops_tffs_own_worker() -> None:
+    import psutil
+
+    from helpers.workers import release_local_worker
+
+    def tff_children() -> list:
+        return [p for p in psutil.Process().children(recursive=True) if "worker_binary" in " ".join(p.cmdline())]
+
+    @tff.tensorflow.computation
+    def one():
+        return np.int32(1)
+
+    assert one() == 1
+    started = tff_children()
+    assert started, "TFF's local context should have started a worker"
+    release_local_worker()
+    psutil.wait_procs(started, timeout=10)
+    assert not tff_children()
