@@ -138,14 +138,14 @@ def time_handwritten_rounds(rounds: Sequence[Sequence[Any]], client_lr: float,
 
 def _with_context(context_factory: Optional[Callable[[], None]], fn: Callable[[], Any]) -> Any:
     """Run `fn` with a freshly installed TFF execution context (or the default one), then restore the default."""
-    import tensorflow_federated as tff
+    from helpers.workers import release_local_worker
 
     if context_factory is not None:
         context_factory()
     try:
         return fn()
     finally:
-        tff.backends.native.set_sync_local_cpp_execution_context()
+        release_local_worker()  # also stops the worker of the context just used, before the next measurement
 
 
 def _spread(values: Sequence[float]) -> list[float]:
@@ -249,12 +249,12 @@ def bench_memory(num_rounds: int, runs: int) -> dict[str, Any]:
             "peak_gib_max": max(peaks) / 2**30, "wall_s": statistics.median(walls)}
 
 
-def bench_suite(runs: int, pytest_args: Sequence[str]) -> dict[str, Any]:
+def bench_suite(runs: int) -> dict[str, Any]:
     """Wall time of the README's test command (`pytest` on the offline sample), `runs` times."""
     walls, codes = [], []
     for i in range(runs):
         start = time.perf_counter()
-        code = subprocess.call([sys.executable, "-m", "pytest", "-q", *pytest_args], cwd=ROOT,
+        code = subprocess.call([sys.executable, "-m", "pytest", "-q"], cwd=ROOT,
                                env={**os.environ, "FL_DATA": "sample"}, stdout=subprocess.DEVNULL)
         walls.append(time.perf_counter() - start)
         codes.append(code)
@@ -445,7 +445,7 @@ def _run(args: argparse.Namespace) -> int:
     results["memory"] = {**bench_memory(args.memory_rounds, args.memory_runs), "machine": info}
     if args.suite_runs > 0:
         print(f"4/4 test suite, {args.suite_runs} runs", flush=True)
-        results["suite"] = {**bench_suite(args.suite_runs, []), "machine": info}
+        results["suite"] = {**bench_suite(args.suite_runs), "machine": info}
     else:
         print("4/4 test suite: skipped (--suite-runs 0); keeping the last result, if any", flush=True)
     store.write_text(json.dumps(results, indent=2) + "\n")
