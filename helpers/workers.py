@@ -11,6 +11,7 @@ import gc
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 from typing import IO, Optional, Sequence
 
@@ -43,8 +44,8 @@ class LocalWorkers:
         if not WORKER_BINARY.is_file():
             raise FileNotFoundError(f"TFF's worker binary is missing at {WORKER_BINARY}; reinstall tensorflow-federated.")
         self.count, self.max_calls, self.ready_timeout = count, max_concurrent_computation_calls, ready_timeout
-        self.processes: list[subprocess.Popen] = []
-        self.logs: list[IO[bytes]] = []
+        self.processes: list[Optional[subprocess.Popen]] = []  # None only while a worker is being launched
+        self.logs: list[Optional[IO[bytes]]] = []
         self.addresses: list[str] = []
 
     def __enter__(self) -> list[str]:
@@ -57,14 +58,10 @@ class LocalWorkers:
             raise RuntimeError("These workers are already running; call stop() first.")
         try:
             for _ in range(self.count):
-                port = portpicker.pick_unused_port()
-                command = _die_with_parent_prefix() + [
-                    str(WORKER_BINARY), f"--port={port}", f"--max_concurrent_computation_calls={self.max_calls}"]
-                # The worker's log goes to a temporary file, not a pipe: an unread pipe fills up and blocks the worker.
-                log = tempfile.TemporaryFile()
-                self.processes.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log))
-                self.logs.append(log)
-                self.addresses.append(f"localhost:{port}")
+                self.addresses.append(f"localhost:{portpicker.pick_unused_port()}")
+                self.processes.append(None)
+                self.logs.append(None)
+                self._launch(len(self.addresses) - 1)
             atexit.register(self.stop)  # also on a normal interpreter exit without leaving the `with` block
             for address, process, log in zip(self.addresses, self.processes, self.logs):
                 wait_until_ready(address, self.ready_timeout, process, log)
@@ -73,23 +70,60 @@ class LocalWorkers:
             raise
         return list(self.addresses)
 
+    def _launch(self, index: int) -> None:
+        prefix = _die_with_parent_prefix()
+        if prefix and threading.current_thread() is not threading.main_thread():
+            # Linux sends the parent-death signal when the *thread* that started the child ends, so a worker started
+            # from a short-lived thread (a threading.Timer, say) would be killed as soon as that thread returns.
+            raise RuntimeError("Start or revive TFF workers from the main thread; run the rounds in another thread "
+                               "if they must overlap.")
+        port = self.addresses[index].rsplit(":", 1)[1]
+        command = prefix + [
+            str(WORKER_BINARY), f"--port={port}", f"--max_concurrent_computation_calls={self.max_calls}"]
+        # The worker's log goes to a temporary file, not a pipe: an unread pipe fills up and blocks the worker.
+        self.logs[index] = tempfile.TemporaryFile()
+        self.processes[index] = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self.logs[index])
+
+    def _check_index(self, index: int) -> None:
+        if not 0 <= index < len(self.processes):
+            raise IndexError(f"No worker {index}: {len(self.processes)} are running (start() them first).")
+
+    def kill(self, index: int) -> None:
+        """Terminate worker `index` (to simulate a crash) but keep its address, so that `revive` can reuse it."""
+        self._check_index(index)
+        process = self.processes[index]
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=10)
+
+    def revive(self, index: int) -> None:
+        """Start worker `index` again on its old address, as a restarted container or pod would be, and wait for it."""
+        self._check_index(index)
+        if self.processes[index].poll() is None:
+            raise RuntimeError(f"Worker {index} at {self.addresses[index]} is still running; kill() it first.")
+        self.logs[index].close()
+        self._launch(index)
+        wait_until_ready(self.addresses[index], self.ready_timeout, self.processes[index], self.logs[index])
+
     def __exit__(self, *exc_info: object) -> None:
         """Stop every worker."""
         self.stop()
 
     def stop(self) -> None:
         """Terminate the workers (kill any that do not stop within 10 s) and forget them."""
-        for process in self.processes:
+        started = [process for process in self.processes if process is not None]
+        for process in started:
             if process.poll() is None:
                 process.terminate()
-        for process in self.processes:
+        for process in started:
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
         for log in self.logs:
-            log.close()
+            if log is not None:
+                log.close()
         self.processes, self.addresses, self.logs = [], [], []
         atexit.unregister(self.stop)
 

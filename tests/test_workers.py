@@ -56,3 +56,39 @@ def test_release_local_worker_stops_tffs_own_worker() -> None:
     release_local_worker()
     psutil.wait_procs(started, timeout=10)
     assert not tff_children()
+
+
+def test_a_killed_worker_is_reported_and_a_revived_one_resumes_the_round() -> None:
+    from helpers.workers import wait_until_ready
+
+    @tff.federated_computation(tff.FederatedType(np.int32, tff.CLIENTS))
+    def total(values):
+        return tff.federated_sum(values)
+
+    workers = LocalWorkers(2)
+    with workers as addresses:
+        context = multi_worker_context(addresses)
+        with pytest.raises(RuntimeError, match="still running"):
+            workers.revive(1)
+        workers.kill(1)
+        with pytest.raises(TimeoutError, match=f"No TFF worker answered at {addresses[1]}"):
+            wait_until_ready(addresses[1], timeout=1)
+        workers.revive(1)
+        assert workers.addresses == addresses and workers.processes[1].poll() is None
+        with tff.framework.get_context_stack().install(context):  # the context made before the crash still works
+            assert total([1, 2, 3, 4, 5]) == 15
+        with pytest.raises(IndexError, match="No worker 2"):
+            workers.kill(2)
+
+
+def test_workers_are_started_from_the_main_thread_only() -> None:
+    import shutil
+    import threading
+
+    if not shutil.which("setpriv"):
+        pytest.skip("without setpriv the workers do not die with their parent, so any thread may start them")
+    errors = []
+    thread = threading.Thread(target=lambda: errors.append(pytest.raises(RuntimeError, LocalWorkers(1).start)))
+    thread.start()
+    thread.join()
+    assert "main thread" in str(errors[0].value)
