@@ -34,6 +34,15 @@ def _die_with_parent_prefix() -> list[str]:
     return [setpriv, "--pdeathsig", "TERM"] if setpriv else []
 
 
+def _reap(process: subprocess.Popen) -> None:
+    # Wait for a terminated worker; kill it if it has not stopped within 10 s.
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class LocalWorkers:
     """Start `count` TFF worker services on loopback ports; stop them on exit, or when this process dies."""
 
@@ -94,7 +103,7 @@ class LocalWorkers:
         process = self.processes[index]
         if process.poll() is None:
             process.terminate()
-            process.wait(timeout=10)
+        _reap(process)
 
     def revive(self, index: int) -> None:
         """Start worker `index` again on its old address, as a restarted container or pod would be, and wait for it."""
@@ -116,11 +125,7 @@ class LocalWorkers:
             if process.poll() is None:
                 process.terminate()
         for process in started:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            _reap(process)
         for log in self.logs:
             if log is not None:
                 log.close()

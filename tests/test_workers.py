@@ -58,7 +58,7 @@ def test_release_local_worker_stops_tffs_own_worker() -> None:
     assert not tff_children()
 
 
-def test_a_killed_worker_is_reported_and_a_revived_one_resumes_the_round() -> None:
+def test_a_killed_worker_is_reported_and_a_revived_one_serves_the_old_context() -> None:
     from helpers.workers import wait_until_ready
 
     @tff.federated_computation(tff.FederatedType(np.int32, tff.CLIENTS))
