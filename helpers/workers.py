@@ -138,6 +138,15 @@ def release_local_worker() -> None:
     # TFF stops that child only when its context is garbage-collected, so a process that exits with the context
     # still installed leaves an orphan (which also keeps the process's stdout open). Installing a fresh context
     # lets the old one be collected now; the new one starts no worker until something runs on it.
+    # TFF's collector sends the worker SIGINT and then waits for it without a timeout. A worker started by a process
+    # that ignores SIGINT (anything run as `command &` from a script, where the shell ignores it) inherits that and
+    # never exits, so the wait would hang for ever. End TFF's own workers with SIGTERM first.
+    for manager in gc.get_objects():
+        if type(manager).__qualname__ == "local_cpp_executor_factory.<locals>.ServiceManager":
+            process = getattr(manager, "_process", None)
+            if isinstance(process, subprocess.Popen) and process.poll() is None:
+                process.terminate()
+                _reap(process)
     tff.backends.native.set_sync_local_cpp_execution_context()
     gc.collect()
 

@@ -92,3 +92,21 @@ def test_workers_are_started_from_the_main_thread_only() -> None:
     thread.start()
     thread.join()
     assert "main thread" in str(errors[0].value)
+
+
+def test_release_local_worker_does_not_hang_when_sigint_is_ignored() -> None:
+    # A script run as `command &` starts with SIGINT ignored, and so does TFF's worker; TFF's own clean-up stops the
+    # worker with SIGINT and waits without a timeout.
+    import subprocess
+    import sys
+
+    script = (
+        "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "import numpy as np, tensorflow_federated as tff\n"
+        "from helpers.workers import release_local_worker\n"
+        "assert tff.tensorflow.computation(lambda: np.int32(1))() == 1\n"
+        "release_local_worker()\n"
+        "print('released')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "released" in result.stdout, result.stderr[-2000:]
