@@ -144,9 +144,11 @@ def release_local_worker() -> None:
     for manager in gc.get_objects():
         if type(manager).__qualname__ == "local_cpp_executor_factory.<locals>.ServiceManager":
             process = getattr(manager, "_process", None)
-            if isinstance(process, subprocess.Popen) and process.poll() is None:
-                process.terminate()
+            if isinstance(process, subprocess.Popen):
+                if process.poll() is None:
+                    process.terminate()
                 _reap(process)
+                manager._process = None  # so that TFF's collector does not signal a process that is gone
     tff.backends.native.set_sync_local_cpp_execution_context()
     gc.collect()
 

@@ -110,3 +110,4 @@ def test_release_local_worker_does_not_hang_when_sigint_is_ignored() -> None:
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "released" in result.stdout, result.stderr[-2000:]
+    assert "ProcessLookupError" not in result.stderr, "TFF's collector signalled a worker that was already gone"
