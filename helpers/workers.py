@@ -34,8 +34,10 @@ def _die_with_parent_prefix() -> list[str]:
     return [setpriv, "--pdeathsig", "TERM"] if setpriv else []
 
 
-def _reap(process: subprocess.Popen) -> None:
-    # Wait for a terminated worker; kill it if it has not stopped within 10 s.
+def _end(process: subprocess.Popen) -> None:
+    # Terminate a worker if it still runs, wait for it, and kill it if it has not stopped within 10 s.
+    if process.poll() is None:
+        process.terminate()
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
@@ -100,10 +102,7 @@ class LocalWorkers:
     def kill(self, index: int) -> None:
         """Terminate worker `index` (to simulate a crash) but keep its address, so that `revive` can reuse it."""
         self._check_index(index)
-        process = self.processes[index]
-        if process.poll() is None:
-            process.terminate()
-        _reap(process)
+        _end(self.processes[index])
 
     def revive(self, index: int) -> None:
         """Start worker `index` again on its old address, as a restarted container or pod would be, and wait for it."""
@@ -121,11 +120,11 @@ class LocalWorkers:
     def stop(self) -> None:
         """Terminate the workers (kill any that do not stop within 10 s) and forget them."""
         started = [process for process in self.processes if process is not None]
-        for process in started:
+        for process in started:  # signal them all first, so that they stop side by side
             if process.poll() is None:
                 process.terminate()
         for process in started:
-            _reap(process)
+            _end(process)
         for log in self.logs:
             if log is not None:
                 log.close()
@@ -145,9 +144,7 @@ def release_local_worker() -> None:
         if type(manager).__qualname__ == "local_cpp_executor_factory.<locals>.ServiceManager":
             process = getattr(manager, "_process", None)
             if isinstance(process, subprocess.Popen):
-                if process.poll() is None:
-                    process.terminate()
-                _reap(process)
+                _end(process)
                 manager._process = None  # so that TFF's collector does not signal a process that is gone
     tff.backends.native.set_sync_local_cpp_execution_context()
     gc.collect()
