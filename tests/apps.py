@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import uuid
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -54,10 +57,11 @@ def wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout: float
 
 
 @contextlib.contextmanager
-def running(command: Sequence[str], log: Path, env: Optional[dict] = None) -> Iterator[subprocess.Popen]:
+def running(command: Sequence[str], log: Path, env: Optional[dict] = None,
+            cwd: Path = ROOT) -> Iterator[subprocess.Popen]:
     """Run `command` in its own session with output to `log`; on exit stop it and assert nothing of it is left."""
     with open(log, "wb") as out:
-        process = subprocess.Popen(list(command), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(list(command), cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
                                    env=env, start_new_session=True)
     try:
         yield process
@@ -77,6 +81,68 @@ def running(command: Sequence[str], log: Path, env: Optional[dict] = None) -> It
             with contextlib.suppress(psutil.Error):
                 proc.kill()
         assert not alive, f"left behind: {[p.pid for p in alive]}"
+
+
+def request(url: str, method: str = "GET", body: dict | None = None, token: str = "",
+             headers: dict | None = None) -> tuple[int, bytes, dict]:
+    """One HTTP request with Jupyter's token header; returns (status, body, headers)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Authorization": f"token {token}", **(headers or {})})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, response.read(), dict(response.headers)
+
+
+async def _execute_over_websocket(url: str, code: str, timeout: float = 180.0) -> tuple[str, str]:
+    """Run `code` in a kernel through the server's websocket, as the JupyterLab page does; return (stdout, status)."""
+    from tornado.websocket import websocket_connect
+
+    connection = await websocket_connect(url)
+    msg_id = uuid.uuid4().hex
+    connection.write_message(json.dumps({
+        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test", "session": uuid.uuid4().hex,
+                   "version": "5.3", "date": ""},
+        "parent_header": {}, "metadata": {}, "channel": "shell",
+        "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+                    "allow_stdin": False, "stop_on_error": True},
+    }))
+    stdout, status = [], ""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not status:
+        message = await asyncio.wait_for(connection.read_message(), deadline - loop.time())
+        assert message is not None, "the kernel websocket closed"
+        message = json.loads(message)
+        if message.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        kind = message["header"]["msg_type"]
+        if kind == "stream":
+            stdout.append(message["content"]["text"])
+        elif kind == "error":
+            stdout.append("\n".join(message["content"]["traceback"]))
+        elif kind == "execute_reply":
+            status = message["content"]["status"]
+    connection.close()
+    return "".join(stdout), status
+
+
+def lab_runs_code(command: Sequence[str], port: int, token: str, log: Path, code: str, cwd: Path = ROOT) -> str:
+    """Start JupyterLab with `command` in `cwd`, check /lab, run `code` in a new kernel over its websocket, stop it all."""
+    base = f"http://127.0.0.1:{port}"
+    with running(command, log, cwd=cwd) as process:
+        wait_for_http(f"{base}/api/status?token={token}", process, log)
+        status, page, _ = request(f"{base}/lab?token={token}", token=token)
+        assert status == 200 and b"JupyterLab" in page
+        status, _, _ = request(f"{base}/api/contents/notebooks/01_federated_averaging_quickstart.ipynb", token=token)
+        assert status == 200, "the server serves the repo's notebooks"
+        status, body, _ = request(f"{base}/api/kernels", "POST", {"name": "python3"}, token=token)
+        kernel = json.loads(body)["id"]
+        output, reply = asyncio.run(_execute_over_websocket(
+            f"ws://127.0.0.1:{port}/api/kernels/{kernel}/channels?token={token}", code))
+        assert reply == "ok", output
+        status, _, _ = request(f"{base}/api/kernels/{kernel}", "DELETE", token=token)
+        assert status == 204
+    return output
 
 
 def _descendants(pid: int) -> list[psutil.Process]:

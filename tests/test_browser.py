@@ -1,0 +1,127 @@
+"""JupyterLab in a real browser: open notebook 01, Run All Cells, and check what the learner sees.
+
+Playwright for Python drives the system's Chromium (Debian's `chromium` package; `.ci/run` installs it), because
+Playwright's own browser download is not reachable from these machines. Set `FL_SCREENSHOT=path.png` to keep the
+screenshot (the README's `docs/jupyterlab.png` comes from `FL_SCREENSHOT=docs/jupyterlab.png`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import time
+from pathlib import Path
+
+import portpicker
+import pytest
+
+from tests.apps import ROOT, jupyter_lab_command, running, wait_for_http
+
+NOTEBOOK = "01_federated_averaging_quickstart.ipynb"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+RUN_TIMEOUT_S = 600
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.skip("no Chromium on PATH: install it with `apt-get install -y chromium` (.ci/run does)")
+
+
+def test_run_all_cells_of_notebook_01_in_jupyterlab(tmp_path: Path) -> None:
+    browser_path = _chromium()
+    from playwright.sync_api import sync_playwright
+
+    # The notebook runs from a copy, so JupyterLab's autosave cannot rewrite the committed outputs.
+    (tmp_path / "notebooks").mkdir()
+    shutil.copy(ROOT / "notebooks" / NOTEBOOK, tmp_path / "notebooks" / NOTEBOOK)
+    settings = tmp_path / "lab-settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    # Render every cell (no virtual scrolling), so the whole notebook is on the page to be checked; no news pop-up.
+    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    (settings.parent / "apputils-extension").mkdir()
+    (settings.parent / "apputils-extension" / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false"}))
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "lab-workspaces")}
+    port, token = portpicker.pick_unused_port(), secrets.token_hex(16)
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "lab.log"
+    started = time.monotonic()
+    with running(jupyter_lab_command(port, token, root_dir=tmp_path), log, env=env) as process:
+        wait_for_http(f"{base}/api/status?token={token}", process, log)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=browser_path, headless=True, args=CHROMIUM_FLAGS)
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.goto(f"{base}/lab/tree/notebooks/{NOTEBOOK}?token={token}", timeout=120_000)
+                page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+                _accept_kernel_dialog(page)
+                page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=120_000)
+                # The committed outputs come with the file: clear them, so that everything checked below is new.
+                _menu(page, "Edit", "Clear Outputs of All Cells")
+                prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt")
+                assert page.locator(".jp-OutputArea-output").count() == 0
+                assert {t.strip() for t in prompts.all_inner_texts()} == {"[ ]:"}
+                _menu(page, "Run", "Run All Cells")
+                _wait_until_all_cells_ran(page, log)
+                # Run All from a fresh kernel numbers the code cells 1, 2, 3, ... in order; a stop leaves gaps.
+                assert [t.strip() for t in prompts.all_inner_texts()] == [f"[{i}]:" for i in range(1, prompts.count() + 1)]
+                text = page.locator(".jp-Notebook").inner_text()
+                assert page.locator(".jp-RenderedMarkdown h1", has_text="Federated averaging quickstart").count() == 1
+                images = page.locator(".jp-OutputArea-output img")
+                assert images.count() >= 2, "the digit grid and the training curves are plotted"
+                match = re.search(r"test accuracy after 50 rounds over 100 test clients \(1000 examples\): (0\.\d+)", text)
+                assert match and float(match[1]) >= 0.8, "the final accuracy line is on the page"
+                assert "Traceback" not in text and "Error" not in _error_outputs(page)
+                page.locator(".jp-OutputArea-output img").nth(1).scroll_into_view_if_needed()
+                page.screenshot(path=os.environ.get("FL_SCREENSHOT", str(tmp_path / "jupyterlab.png")))
+            finally:
+                browser.close()
+    print(f"JupyterLab browser run of notebook 01: {time.monotonic() - started:.0f} s")
+
+
+def _accept_kernel_dialog(page) -> None:
+    """Choose the notebook's own kernel if JupyterLab asks which kernel to start."""
+    dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
+    try:
+        dialog.wait_for(timeout=15_000)
+    except Exception:  # playwright's TimeoutError: no dialog, the kernel started by itself
+        return
+    dialog.get_by_role("button", name="Select").click()
+
+
+def _menu(page, menu: str, item: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{menu}$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{item}$")).click()
+
+
+def _wait_until_all_cells_ran(page, log: Path) -> None:
+    """Wait until every code cell shows an execution count and the kernel is idle (Run All stops at an error)."""
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt")
+    while time.monotonic() < deadline:
+        texts = prompts.all_inner_texts()
+        if texts and all(re.fullmatch(r"\[\d+\]:", t.strip()) for t in texts):
+            if page.get_by_text("Python 3 (ipykernel) | Idle").count():
+                return
+        if any("*" in t for t in texts) or not texts:
+            time.sleep(2)
+            continue
+        # No cell is running but some never ran: Run All stopped at a failing cell.
+        time.sleep(5)
+        texts = prompts.all_inner_texts()
+        if not any("*" in t for t in texts) and not all(re.fullmatch(r"\[\d+\]:", t.strip()) for t in texts):
+            raise AssertionError(f"Run All stopped early; prompts {texts}; errors: {_error_outputs(page)[:3000]}")
+    raise AssertionError(f"notebook did not finish within {RUN_TIMEOUT_S} s; prompts {prompts.all_inner_texts()}")
+
+
+def _error_outputs(page) -> str:
+    return "\n".join(page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']").all_inner_texts()
+                     + [t for t in page.locator(".jp-OutputArea-output").all_inner_texts() if "Traceback" in t])

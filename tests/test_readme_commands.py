@@ -1,0 +1,67 @@
+"""Every command the README tells a user to type is mapped to the test that runs it.
+
+A command added to the README without a test fails here, so "the README says X works" cannot drift from what is
+tested. The map names a test function (checked to exist) or `.ci/run` (which runs the command itself).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Command prefix -> where it is run. Longer prefixes win.
+RUN_BY = {
+    "pip install uv": ".ci/run",
+    "uv run pytest": ".ci/run",
+    "uv run jupyter lab --no-browser --port=8888": "tests/test_apps.py::test_the_readmes_local_runtime_command_for_colab_admits_colab",
+    "uv run jupyter lab": "tests/test_apps.py::test_uv_run_jupyter_lab_serves_the_lab_and_runs_tff_in_a_kernel",
+    "uv run python -m helpers.train": "tests/test_apps.py::test_uv_run_tensorboard_serves_the_metrics_of_a_training_run",
+    "uv run tensorboard": "tests/test_apps.py::test_uv_run_tensorboard_serves_the_metrics_of_a_training_run",
+    "python3.11 -m venv .venv": "tests/test_pip_path.py::test_the_readmes_pip_path",
+    "pip install --no-deps -r requirements.txt": "tests/test_pip_path.py::test_the_readmes_pip_path",
+    "pip install --no-deps -e .": "tests/test_pip_path.py::test_the_readmes_pip_path",
+    "jupyter lab": "tests/test_pip_path.py::test_the_readmes_pip_path",
+    "uv run python -m benchmarks": "tests/test_benchmarks.py::test_benchmarks_smoke",
+}
+
+
+def readme_commands(text: str) -> list[str]:
+    """The commands in the README's ```bash blocks (continuations joined, comments dropped)."""
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", text, re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            command = re.sub(r"\s+#.*$", "", line).strip()
+            if command:
+                commands.append(re.sub(r"\s+", " ", command))
+    return commands
+
+
+def where_run(command: str) -> str | None:
+    """The test (or .ci/run) that runs `command`, by its longest matching prefix."""
+    matches = [prefix for prefix in RUN_BY if command == prefix or command.startswith(prefix + " ")]
+    return RUN_BY[max(matches, key=len)] if matches else None
+
+
+def test_every_readme_command_has_a_test_that_runs_it() -> None:
+    commands = readme_commands((ROOT / "README.md").read_text())
+    assert len(commands) >= 8, f"the README's code blocks were not found: {commands}"
+    missing = [c for c in commands if where_run(c) is None]
+    assert not missing, f"README commands that no test runs (add a test and map it in RUN_BY): {missing}"
+
+
+def test_the_mapped_tests_exist() -> None:
+    for target in set(RUN_BY.values()):
+        path, _, function = target.partition("::")
+        source = (ROOT / path).read_text()
+        assert not function or re.search(rf"^def {function}\(", source, re.M), f"{target} does not exist"
+    assert "uv run pytest" in (ROOT / ".ci" / "run").read_text()
+    assert "pip install --quiet uv" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_parser_sees_continuations_and_comments() -> None:
+    text = "```bash\nuv run jupyter lab --a \\\n   --b   # note\n```\n"
+    assert readme_commands(text) == ["uv run jupyter lab --a --b"]
+    assert where_run("uv run jupyter lab --no-browser --port=8888 --x").endswith("admits_colab")
+    assert where_run("uv run jupyterx") is None
