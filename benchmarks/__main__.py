@@ -165,8 +165,12 @@ def bench_overhead(clients_per_round: int, num_rounds: int, client_lr: float, se
     sequential = statistics.median(sequential_seconds[1:])
     spread = {"hand-written, side by side": _spread(hand_seconds[1:]),
               "hand-written, in turn": _spread(sequential_seconds[1:])}
+    from helpers.runtime import use_private_runtime
+
     variants = {
         "default local context": None,
+        # What every notebook uses: the worker in a private network namespace, behind a Unix-socket forwarder.
+        "private runtime (helpers.runtime)": use_private_runtime,
         "max_concurrent_computation_calls=1": lambda: tff.backends.native.set_sync_local_cpp_execution_context(
             max_concurrent_computation_calls=1),
         f"default_num_clients={clients_per_round}": lambda: tff.backends.native.set_sync_local_cpp_execution_context(

@@ -80,6 +80,9 @@ def run_program(
     from helpers.seeds import set_seeds
     from helpers.training import train
 
+    from helpers.runtime import use_private_runtime
+
+    use_private_runtime()  # TFF's worker unreachable from the network, and ended with this process
     set_seeds(seed)
     emnist_train, _, _ = load_emnist(only_digits=True)
     input_spec = make_federated_data(emnist_train, emnist_train.client_ids[:1])[0].element_spec

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import warnings
 from pathlib import Path
 from typing import IO, Optional, Sequence
 
@@ -46,7 +47,13 @@ def _end(process: subprocess.Popen) -> None:
 
 
 class LocalWorkers:
-    """Start `count` TFF worker services on loopback ports; stop them on exit, or when this process dies."""
+    """Start `count` TFF worker services on this machine, unreachable from the network; stop them with this process.
+
+    Each worker runs in a private network namespace and is reached through an owner-only Unix socket
+    (`helpers.runtime.PrivateWorker`), so the addresses look like `unix:/tmp/tff-workers-…/worker-0.sock`. Where
+    namespaces are not allowed, it warns once and falls back to `localhost:PORT`, where TFF's worker listens on
+    every interface.
+    """
 
     def __init__(self, count: int, max_concurrent_computation_calls: int = -1, ready_timeout: float = 60.0) -> None:
         """Configure `count` workers; nothing starts until the `with` block is entered."""
@@ -58,21 +65,33 @@ class LocalWorkers:
         self.processes: list[Optional[subprocess.Popen]] = []  # None only while a worker is being launched
         self.logs: list[Optional[IO[bytes]]] = []
         self.addresses: list[str] = []
+        self.private: list = []  # the PrivateWorker of each address, when isolated
+        self.directory: Optional[Path] = None
 
     def __enter__(self) -> list[str]:
         """Start the workers (see `start`) for the length of a `with` block."""
         return self.start()
 
+    @property
+    def isolated(self) -> bool:
+        """True if the workers run in private network namespaces (reached through Unix sockets)."""
+        return self.directory is not None
+
     def start(self) -> list[str]:
-        """Start the workers, wait until each one answers, and return their `host:port` addresses."""
+        """Start the workers, wait until each one answers, and return their addresses."""
         if self.processes:
             raise RuntimeError("These workers are already running; call stop() first.")
         try:
-            for _ in range(self.count):
-                self.addresses.append(f"localhost:{portpicker.pick_unused_port()}")
+            self._choose_isolation()
+            for index in range(self.count):
+                if self.isolated:
+                    self.addresses.append(f"unix:{self.directory / f'worker-{index}.sock'}")
+                else:
+                    self.addresses.append(f"localhost:{portpicker.pick_unused_port()}")
                 self.processes.append(None)
                 self.logs.append(None)
-                self._launch(len(self.addresses) - 1)
+                self.private.append(None)
+                self._launch(index)
             atexit.register(self.stop)  # also on a normal interpreter exit without leaving the `with` block
             for address, process, log in zip(self.addresses, self.processes, self.logs):
                 wait_until_ready(address, self.ready_timeout, process, log)
@@ -81,7 +100,26 @@ class LocalWorkers:
             raise
         return list(self.addresses)
 
+    def _choose_isolation(self) -> None:
+        from helpers.runtime import EXPOSURE_WARNING, ExposedRuntimeWarning, PrivateWorker, disabled_reason
+
+        self.directory = Path(tempfile.mkdtemp(prefix="tff-workers-"))  # mode 0700
+        try:
+            if disabled_reason():
+                raise OSError(disabled_reason())
+            PrivateWorker(self.max_calls, socket=self.directory / "probe.sock").stop()
+        except OSError as error:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            self.directory = None
+            warnings.warn(EXPOSURE_WARNING.format(reason=str(error)), ExposedRuntimeWarning, stacklevel=3)
+
     def _launch(self, index: int) -> None:
+        if self.isolated:
+            from helpers.runtime import PrivateWorker
+
+            worker = PrivateWorker(self.max_calls, socket=Path(self.addresses[index].removeprefix("unix:")))
+            self.private[index], self.processes[index], self.logs[index] = worker, worker.process, worker.log
+            return
         prefix = _die_with_parent_prefix()
         if prefix and threading.current_thread() is not threading.main_thread():
             # Linux sends the parent-death signal when the *thread* that started the child ends, so a worker started
@@ -99,17 +137,24 @@ class LocalWorkers:
         if not 0 <= index < len(self.processes):
             raise IndexError(f"No worker {index}: {len(self.processes)} are running (start() them first).")
 
+    def _end_worker(self, index: int) -> None:
+        if self.private and self.private[index] is not None:
+            self.private[index].stop()
+        elif self.processes[index] is not None:
+            _end(self.processes[index])
+
     def kill(self, index: int) -> None:
-        """Terminate worker `index` (to simulate a crash) but keep its address, so that `revive` can reuse it."""
+        """Stop worker `index` (to simulate a crash) but keep its address, so that `revive` can reuse it."""
         self._check_index(index)
-        _end(self.processes[index])
+        self._end_worker(index)
 
     def revive(self, index: int) -> None:
         """Start worker `index` again on its old address, as a restarted container or pod would be, and wait for it."""
         self._check_index(index)
         if self.processes[index].poll() is None:
             raise RuntimeError(f"Worker {index} at {self.addresses[index]} is still running; kill() it first.")
-        self.logs[index].close()
+        if not self.isolated:
+            self.logs[index].close()
         self._launch(index)
         wait_until_ready(self.addresses[index], self.ready_timeout, self.processes[index], self.logs[index])
 
@@ -118,17 +163,18 @@ class LocalWorkers:
         self.stop()
 
     def stop(self) -> None:
-        """Terminate the workers (kill any that do not stop within 10 s) and forget them."""
-        started = [process for process in self.processes if process is not None]
-        for process in started:  # signal them all first, so that they stop side by side
-            if process.poll() is None:
+        """Stop the workers (kill any that do not stop within 10 s) and forget them."""
+        for index, process in enumerate(self.processes):  # signal them all first, so that they stop side by side
+            if process is not None and process.poll() is None and not (self.private and self.private[index]):
                 process.terminate()
-        for process in started:
-            _end(process)
-        for log in self.logs:
-            if log is not None:
+        for index in range(len(self.processes)):
+            self._end_worker(index)
+        for index, log in enumerate(self.logs):
+            if log is not None and not (self.private and self.private[index]):
                 log.close()
-        self.processes, self.addresses, self.logs = [], [], []
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+        self.processes, self.addresses, self.logs, self.private, self.directory = [], [], [], [], None
         atexit.unregister(self.stop)
 
 

@@ -17,3 +17,14 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     from helpers import data
 
     monkeypatch.setattr(data, "is_online", lambda *a, **k: False)
+
+
+@pytest.fixture(autouse=True)
+def private_tff_runtime() -> None:
+    """Tests that run TFF run it on the private runtime (README: Security), installed explicitly, never on import."""
+    import sys
+
+    if "tensorflow_federated" in sys.modules:
+        from helpers.runtime import use_private_runtime
+
+        use_private_runtime()

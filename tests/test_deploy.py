@@ -19,7 +19,8 @@ def test_compose_runs_two_workers_on_distinct_host_ports() -> None:
         assert service["image"] == "fl-tutorials-worker"
         container_port = service["environment"]["WORKER_PORT"]
         (mapping,) = service["ports"]
-        host, container = mapping.split(":")
+        address, host, container = mapping.split(":")
+        assert address == "127.0.0.1", "an unauthenticated execution port is published on loopback only"
         assert container == container_port
         host_ports.append(host)
     assert len(set(host_ports)) == len(host_ports)
@@ -28,7 +29,7 @@ def test_compose_runs_two_workers_on_distinct_host_ports() -> None:
 
 
 def test_kubernetes_service_and_statefulset_agree() -> None:
-    service, statefulset = yaml.safe_load_all((DEPLOY / "kubernetes.yaml").read_text())
+    service, statefulset, _ = yaml.safe_load_all((DEPLOY / "kubernetes.yaml").read_text())
     assert service["kind"] == "Service" and service["spec"]["clusterIP"] == "None"
     assert statefulset["kind"] == "StatefulSet" and statefulset["spec"]["serviceName"] == service["metadata"]["name"]
     assert statefulset["spec"]["replicas"] >= 2
@@ -44,3 +45,15 @@ def test_dockerfile_installs_the_lock_and_starts_the_worker() -> None:
     assert re.search(r"^FROM python:3\.11", text, re.M), "TFF 0.87 needs Python 3.9-3.11"
     assert "pip install --no-cache-dir --no-deps -r /tmp/requirements.txt" in text
     assert "worker_binary" in text and "--port=${WORKER_PORT}" in text
+
+
+def test_kubernetes_admits_only_the_driver_to_the_workers() -> None:
+    _, statefulset, policy = yaml.safe_load_all((DEPLOY / "kubernetes.yaml").read_text())
+    assert policy["kind"] == "NetworkPolicy" and policy["spec"]["policyTypes"] == ["Ingress"]
+    labels = statefulset["spec"]["template"]["metadata"]["labels"]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= labels.items(), "the policy covers the workers"
+    (rule,) = policy["spec"]["ingress"]
+    assert rule["from"] == [{"podSelector": {"matchLabels": {"app": "tff-driver"}}}], "only the driver's pods"
+    assert "tff-driver" not in labels.values(), "workers must not admit each other by accident"
+    (container,) = statefulset["spec"]["template"]["spec"]["containers"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": container["ports"][0]["containerPort"]}]

@@ -33,6 +33,8 @@ def test_header_badge_and_setup_come_first(path: Path) -> None:
     assert 'if "google.colab" in sys.modules:' in _source(cells[setup]), "install only on Colab"
     smoke = _source(cells[setup + 2])
     assert "tff.__version__" in smoke and "tff.federated_computation" in smoke, "version checks and a TFF smoke call"
+    assert smoke.index("use_private_runtime()") < smoke.index("tff.federated_computation"), \
+        "the setup section installs the private runtime before TFF runs anything (README: Security)"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])

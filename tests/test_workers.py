@@ -44,12 +44,14 @@ def test_release_local_worker_stops_tffs_own_worker() -> None:
     from helpers.workers import release_local_worker
 
     def tff_children() -> list:
-        return [p for p in psutil.Process().children(recursive=True) if "worker_binary" in " ".join(p.cmdline())]
+        # TFF's own worker is a direct child; the private runtime's worker is its forwarder's child.
+        return [p for p in psutil.Process().children() if p.name() == "worker_binary"]
 
     @tff.tensorflow.computation
     def one():
         return np.int32(1)
 
+    tff.backends.native.set_sync_local_cpp_execution_context()  # TFF's own default, not the private runtime
     assert one() == 1
     started = tff_children()
     assert started, "TFF's local context should have started a worker"
@@ -81,10 +83,36 @@ def test_a_killed_worker_is_reported_and_a_revived_one_serves_the_old_context() 
             workers.kill(2)
 
 
-def test_workers_are_started_from_the_main_thread_only() -> None:
+def test_isolated_workers_listen_on_no_port_and_may_start_from_any_thread() -> None:
+    import threading
+
+    import psutil
+
+    started: list = []
+    thread = threading.Thread(target=lambda: started.append(LocalWorkers(1)) or started[0].start())
+    thread.start()
+    thread.join()
+    workers = started[0]
+    try:
+        assert workers.isolated and workers.addresses[0].startswith("unix:")
+        pids = {p.pid for p in psutil.Process().children(recursive=True)}
+        assert not [c for c in psutil.net_connections("inet") if c.status == "LISTEN" and c.pid in pids]
+        with tff.framework.get_context_stack().install(remote_context(workers.addresses[0])):
+            assert tff.tensorflow.computation(lambda: np.int32(7))() == 7, "alive after its starting thread ended"
+    finally:
+        workers.stop()
+
+
+def test_exposed_fallback_warns_and_starts_from_the_main_thread_only(monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
     import threading
 
+    from helpers.runtime import ExposedRuntimeWarning
+
+    monkeypatch.setenv("FL_PRIVATE_RUNTIME", "off")
+    with pytest.warns(ExposedRuntimeWarning, match="listens on all network interfaces"):
+        with LocalWorkers(1) as addresses:
+            assert addresses[0].startswith("localhost:")
     if not shutil.which("setpriv"):
         pytest.skip("without setpriv the workers do not die with their parent, so any thread may start them")
     errors = []

@@ -1,0 +1,130 @@
+"""TFF's local runtime made private: no execution port on the network, no worker outliving its driver.
+
+TFF 0.87's default local context starts `worker_binary --port=P`, which listens on every network interface with
+no authentication and runs any TensorFlow graph it is sent, file I/O included; it also outlives a killed kernel.
+`use_private_runtime()` replaces that context, explicitly (never on import): the worker runs in a new, unprivileged
+user and network namespace (`unshare`), whose only interface is its own loopback, and the driver reaches it
+through an owner-only Unix socket. The worker ends when the driver does, however the driver ends. Where namespaces
+are not allowed (some containers), it warns once, naming the exposure, and leaves TFF's default in place.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+from typing import IO, Optional
+
+READY_TIMEOUT_S = 60.0
+EXPOSURE_WARNING = (
+    "TFF's worker could not be isolated ({reason}), so TFF's default runtime is used: while this process runs, its "
+    "worker_binary listens on all network interfaces without authentication and runs any TensorFlow graph sent to "
+    "it, file I/O included. Block it with a host firewall (README > Security) or run where user namespaces are "
+    "allowed.")
+
+
+class ExposedRuntimeWarning(UserWarning):
+    """TFF runs on its default runtime, whose worker port is reachable from the network."""
+
+
+class PrivateWorker:
+    """One TFF worker in its own network namespace, reached through the Unix socket `address` ("unix:/...")."""
+
+    def __init__(self, max_concurrent_computation_calls: int = -1, socket: Optional[Path] = None) -> None:
+        """Start the worker; `socket` reuses a path (in a folder of the caller's) so a restarted worker keeps it."""
+        from helpers.workers import WORKER_BINARY
+
+        unshare = shutil.which("unshare")
+        if sys.platform != "linux" or unshare is None:
+            raise OSError("needs Linux and util-linux's `unshare`")
+        self.owns_directory = socket is None
+        # A new folder has mode 0700, so only this user can reach the socket inside it.
+        self.directory = Path(tempfile.mkdtemp(prefix="tff-worker-")) if socket is None else socket.parent
+        self.socket = self.directory / "worker.sock" if socket is None else socket
+        self.log: IO[bytes] = tempfile.TemporaryFile()
+        command = [unshare, "--user", "--map-root-user", "--net", sys.executable, "-m", "helpers.loopback_worker",
+                   "--socket", str(self.socket), "--worker", str(WORKER_BINARY),
+                   "--max-calls", str(max_concurrent_computation_calls)]
+        # stdin is the lifeline: the forwarder stops the worker when this end closes, i.e. when this process ends.
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
+                                        cwd=str(Path(__file__).resolve().parents[1]))
+        self._wait_ready()
+        atexit.register(self.stop)
+
+    @property
+    def address(self) -> str:
+        """The gRPC target of the worker."""
+        return f"unix:{self.socket}"
+
+    def _wait_ready(self) -> None:
+        ready, _, _ = select.select([self.process.stdout], [], [], READY_TIMEOUT_S)
+        line = self.process.stdout.readline() if ready else b""
+        if line.strip() != b"ready":
+            self.log.seek(0)
+            detail = self.log.read().decode(errors="replace").strip().splitlines()
+            self.stop()
+            raise OSError(detail[-1] if detail else f"the isolated worker did not start within {READY_TIMEOUT_S:.0f} s")
+
+    def stop(self) -> None:
+        """Stop the worker (closing the lifeline ends it) and remove its socket folder."""
+        if self.process.stdin and not self.process.stdin.closed:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.owns_directory:
+            shutil.rmtree(self.directory, ignore_errors=True)
+        self.log.close()
+        atexit.unregister(self.stop)
+
+    def pids(self) -> list[int]:
+        """The forwarder's and the worker's process ids (for tests and `ps`)."""
+        import psutil
+
+        try:
+            me = psutil.Process(self.process.pid)
+            return [me.pid] + [child.pid for child in me.children(recursive=True)]
+        except psutil.Error:
+            return []
+
+
+_current: Optional[PrivateWorker] = None
+
+
+def disabled_reason() -> str:
+    """Why isolation is switched off by the user (`FL_PRIVATE_RUNTIME=off`), or "" if it is not."""
+    return "FL_PRIVATE_RUNTIME=off" if os.environ.get("FL_PRIVATE_RUNTIME") == "off" else ""
+
+
+def use_private_runtime() -> Optional[PrivateWorker]:
+    """Install an isolated TFF worker as the default execution context; return it, or None after the fallback warning."""
+    global _current
+    import tensorflow_federated as tff
+    from tensorflow_federated.python.core.impl.context_stack import context_stack_impl
+
+    from helpers.workers import remote_context
+
+    if _current is not None and _current.process.poll() is None:
+        context_stack_impl.context_stack.set_default_context(remote_context(_current.address))
+        return _current
+    reason = disabled_reason()
+    if not reason:
+        try:
+            _current = PrivateWorker()
+        except OSError as error:
+            reason = str(error)
+    if reason:
+        warnings.warn(EXPOSURE_WARNING.format(reason=reason), ExposedRuntimeWarning, stacklevel=2)
+        tff.backends.native.set_sync_local_cpp_execution_context()
+        _current = None
+        return None
+    context_stack_impl.context_stack.set_default_context(remote_context(_current.address))
+    return _current

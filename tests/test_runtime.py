@@ -1,0 +1,134 @@
+"""helpers.runtime: TFF's worker reachable from no network, and gone within 2 s however its driver ends.
+
+Each case runs a driver in a subprocess, so the test sees the worker from outside, as an attacker on the network or
+a user running `ps` would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DRIVER = """
+import json, os, sys, time, warnings
+import tensorflow_federated as tff
+from helpers.runtime import use_private_runtime
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    worker = use_private_runtime()
+assert tff.federated_computation(lambda: "hi")() == b"hi"
+import psutil
+me = psutil.Process()
+pids = [p.pid for p in me.children(recursive=True)]
+workers = [p for p in psutil.process_iter(["name", "ppid"]) if p.info["name"] == "worker_binary" and
+           (p.pid in pids or p.info["ppid"] in pids)]
+listening = [c for c in psutil.net_connections("inet") if c.status == "LISTEN"]
+print(json.dumps({
+    "isolated": worker is not None,
+    "warnings": [str(w.message) for w in caught],
+    "worker_pids": [p.pid for p in workers],
+    "worker_net_ns": [os.readlink(f"/proc/{p.pid}/ns/net") for p in workers],
+    "own_net_ns": os.readlink("/proc/self/ns/net"),
+    "worker_listeners": [[c.laddr.ip, c.laddr.port] for c in listening if c.pid in {p.pid for p in workers}],
+    "socket_mode": oct(os.stat(worker.socket).st_mode & 0o777) if worker else None,
+    "folder_mode": oct(os.stat(worker.directory).st_mode & 0o777) if worker else None,
+}), flush=True)
+"""
+LOOPBACK = {"127.0.0.1", "::1"}
+
+
+def _start(end: str = "", env: dict | None = None, pipe_to_tee: bool = False) -> tuple[subprocess.Popen, dict]:
+    """Run the driver (then `end`) in a subprocess; return it and the JSON it printed once its worker ran."""
+    code = DRIVER + end
+    command = [sys.executable, "-c", code]
+    if pipe_to_tee:
+        command = ["bash", "-c", 'exec "$0" -c "$1" | tee /dev/null', sys.executable, code]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               env={**os.environ, **(env or {})}, start_new_session=True)
+    line = process.stdout.readline()
+    assert line, f"the driver printed nothing (exit code {process.poll()})"
+    return process, json.loads(line)
+
+
+def _gone_within(pids: list[int], seconds: float) -> list[int]:
+    deadline = time.monotonic() + seconds
+    alive = list(pids)
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+        time.sleep(0.05)
+    return alive
+
+
+def _cleanup(process: subprocess.Popen, pids: list[int]) -> None:
+    for pid in [process.pid, *pids]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    process.wait(timeout=10)
+
+
+def test_the_worker_listens_on_no_network_interface_of_this_machine() -> None:
+    process, seen = _start("time.sleep(60)")
+    try:
+        assert seen["isolated"] and not seen["warnings"], seen
+        assert seen["worker_pids"], "a worker ran the computation"
+        assert all(ns != seen["own_net_ns"] for ns in seen["worker_net_ns"]), "the worker has its own network"
+        assert seen["worker_listeners"] == [], "no worker socket is listening in this machine's network"
+        assert (seen["socket_mode"], seen["folder_mode"]) == ("0o600", "0o700"), "only this user can connect"
+    finally:
+        _cleanup(process, seen["worker_pids"])
+
+
+def test_the_fallback_warns_and_names_the_exposure() -> None:
+    process, seen = _start("time.sleep(60)", env={"FL_PRIVATE_RUNTIME": "off"})
+    try:
+        assert not seen["isolated"]
+        (warning,) = seen["warnings"]
+        assert "listens on all network interfaces" in warning and "firewall" in warning
+        # And the check above is not vacuous: TFF's own worker really listens beyond loopback.
+        assert seen["worker_listeners"] and any(ip not in LOOPBACK for ip, _ in seen["worker_listeners"])
+    finally:
+        _cleanup(process, seen["worker_pids"])
+
+
+@pytest.mark.parametrize("how", ["normal exit", "exception", "SIGTERM", "SIGKILL", "piped to tee"])
+def test_no_worker_outlives_its_driver(how: str) -> None:
+    end = {"normal exit": "", "exception": "raise RuntimeError('boom')",
+           "SIGTERM": "time.sleep(60)", "SIGKILL": "time.sleep(60)", "piped to tee": ""}[how]
+    process, seen = _start(end, pipe_to_tee=how == "piped to tee")
+    try:
+        assert seen["worker_pids"]
+        if how in ("SIGTERM", "SIGKILL"):
+            os.kill(process.pid, getattr(signal, how))
+        process.wait(timeout=30)  # with `| tee`, this is the pipeline: it ends only when every writer is gone
+        assert _gone_within(seen["worker_pids"], 2.0) == [], f"worker left running after {how}"
+    finally:
+        _cleanup(process, seen["worker_pids"])
+
+
+def test_no_worker_outlives_a_restarted_jupyter_kernel() -> None:
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name="python3", cwd=str(ROOT))
+    try:
+        outputs: list[dict] = []
+        reply = client.execute_interactive(DRIVER, timeout=120, output_hook=outputs.append)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        text = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
+        pids = json.loads(text.strip().splitlines()[-1])["worker_pids"]
+        assert pids
+        manager.restart_kernel(now=True)  # what "Kernel > Restart" does: the old kernel process is killed
+        assert _gone_within(pids, 2.0) == [], "worker left running after a kernel restart"
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)

