@@ -206,6 +206,38 @@ def pool_batches(datasets: Sequence[tf.data.Dataset]) -> collections.OrderedDict
     return collections.OrderedDict((key, np.concatenate([b[key] for b in batches])) for key in batches[0])
 
 
+# TFF refuses a dataset whose serialized size exceeds 100 MB; 10,000 preprocessed digits are about 31 MB.
+MAX_EXAMPLES_PER_DATASET = 10_000
+
+
+def pooled_test_data(
+    client_data: tff.simulation.datasets.ClientData, batch_size: int = 20,
+    max_examples: int = MAX_EXAMPLES_PER_DATASET,
+) -> list[tf.data.Dataset]:
+    """Every example of `client_data`, preprocessed and pooled, as datasets of at most `max_examples` each.
+
+    `build_fed_eval` sums correct predictions and examples over its datasets, so the accuracy over these chunks is
+    the per-example accuracy of the whole pooled set, however it is cut. The cut keeps every dataset under TFF's
+    100 MB limit: one chunk on the sample (1,000 digits), five on full-size EMNIST (40,832).
+    """
+    pooled = pool_batches([preprocess(client_data.create_tf_dataset_from_all_clients(seed=0), num_epochs=1,
+                                      batch_size=batch_size)])
+    total = len(pooled["y"])
+    return [tf.data.Dataset.from_tensor_slices(
+                collections.OrderedDict((k, v[start:start + max_examples]) for k, v in pooled.items())
+            ).batch(batch_size) for start in range(0, total, max_examples)]
+
+
+def capped_client_ids(client_ids: Sequence[str], max_clients: int, seed: int = 0) -> list[str]:
+    """All `client_ids` if there are at most `max_clients`; else a seeded sample of `max_clients`, in their order."""
+    if max_clients < 1:
+        raise ValueError(f"max_clients must be at least 1, got {max_clients}.")
+    if len(client_ids) <= max_clients:
+        return list(client_ids)
+    chosen = np.random.default_rng(seed).choice(len(client_ids), size=max_clients, replace=False)
+    return [client_ids[i] for i in sorted(chosen)]
+
+
 def sample_clients(client_ids: Sequence[str], clients_per_round: int, round_num: int, seed: int) -> list[str]:
     """Pick `clients_per_round` distinct clients for one round; the same (seed, round_num) gives the same pick."""
     if not 0 < clients_per_round <= len(client_ids):

@@ -47,6 +47,9 @@ def test_the_readmes_local_runtime_command_for_colab_admits_colab() -> None:
         origin = "https://colab.research.google.com"
         _, _, headers = request(f"http://127.0.0.1:{port}/api/kernelspecs", token=token, headers={"Origin": origin})
         assert headers.get("Access-Control-Allow-Origin") == origin
+        # A second server on the same port (port_retries=0) fails at once and says why.
+        clash = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert clash.returncode != 0 and f"The port {port} is already in use" in clash.stdout + clash.stderr
 
 
 def test_uv_run_tensorboard_serves_the_metrics_of_a_training_run(tmp_path: Path) -> None:
@@ -71,3 +74,20 @@ def test_uv_run_tensorboard_serves_the_metrics_of_a_training_run(tmp_path: Path)
         _, body, _ = request(f"{base}/data/plugin/scalars/scalars?run={urllib.parse.quote(run)}&tag={urllib.parse.quote(loss[0])}")
         steps = [step for _, step, _ in json.loads(body)]
         assert steps == [1, 2], f"one loss point per round, got steps {steps}"
+
+
+def test_jupyter_nbconvert_execute_runs_a_notebook_with_tff(tmp_path: Path) -> None:
+    """The other Jupyter entry point a user may type: `uv run jupyter nbconvert --execute` (JupyterLab ships no
+    `jupyter notebook` here)."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import tensorflow_federated as tff\nprint('tff', tff.__version__)")])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, tmp_path / "check.ipynb")
+    done = subprocess.run(readme_command("jupyter", "nbconvert", "--to", "notebook", "--execute", "--output",
+                                         "executed.ipynb", str(tmp_path / "check.ipynb")),
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    executed = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
+    assert "tff 0.87.0" in "".join(o.get("text", "") for o in executed.cells[0].outputs)

@@ -148,6 +148,10 @@ def test_corrupt_sample_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     broken.write_bytes(b"not an lzma stream")
     with pytest.raises(data.DataSourceError, match="corrupt"):
         data.sample_cache_dir(broken)
+    truncated = tmp_path / "truncated.sqlite.lzma"
+    truncated.write_bytes(data.SAMPLE_FILE.read_bytes()[: data.SAMPLE_FILE.stat().st_size // 2])
+    with pytest.raises(data.DataSourceError, match="corrupt.*git checkout"):
+        data.sample_cache_dir(truncated)
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob(data.SQLITE_NAME))
 
 
@@ -165,3 +169,22 @@ def test_is_online_probes_with_a_timeout() -> None:
         port = server.getsockname()[1]
         assert data.is_online("127.0.0.1", timeout=1.0, port=port)
     assert not data.is_online("127.0.0.1", timeout=1.0, port=port)  # closed now
+
+
+def test_pooled_test_data_keeps_every_example_in_chunks_under_tffs_limit() -> None:
+    _, test, _ = data.load_emnist(source="sample")
+    whole = data.pooled_test_data(test, batch_size=20)
+    chunks = data.pooled_test_data(test, batch_size=20, max_examples=300)
+    count = lambda datasets: sum(int(b["y"].shape[0]) for ds in datasets for b in ds)  # noqa: E731
+    assert len(whole) == 1 and len(chunks) == 4 and count(whole) == count(chunks) == 1000
+    labels = lambda datasets: sorted(int(y) for ds in datasets for b in ds for y in b["y"][:, 0])  # noqa: E731
+    assert labels(whole) == labels(chunks)
+
+
+def test_capped_client_ids() -> None:
+    ids = [f"c{i}" for i in range(50)]
+    assert data.capped_client_ids(ids, 100) == ids
+    capped = data.capped_client_ids(ids, 10, seed=1)
+    assert len(capped) == 10 and capped == sorted(capped, key=ids.index) == data.capped_client_ids(ids, 10, seed=1)
+    with pytest.raises(ValueError, match="at least 1"):
+        data.capped_client_ids(ids, 0)

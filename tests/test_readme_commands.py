@@ -65,3 +65,14 @@ def test_the_parser_sees_continuations_and_comments() -> None:
     assert readme_commands(text) == ["uv run jupyter lab --a --b"]
     assert where_run("uv run jupyter lab --no-browser --port=8888 --x").endswith("admits_colab")
     assert where_run("uv run jupyterx") is None
+
+
+def test_the_bad_input_table_names_tests_that_exist() -> None:
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("## Bad input", 1)[1].split("\n## ", 1)[0]
+    cited = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`(?:, `::(\w+)`)?", table)
+    assert len(cited) >= 12, cited
+    for path, function, also in cited:
+        source = (ROOT / path).read_text()
+        for name in filter(None, (function, also)):
+            assert re.search(rf"^def {name}\(", source, re.M), f"{path}::{name} does not exist"
