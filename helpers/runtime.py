@@ -19,7 +19,7 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
-from typing import IO, Optional
+from typing import IO, Any, Optional
 
 READY_TIMEOUT_S = 60.0
 EXPOSURE_WARNING = (
@@ -128,3 +128,30 @@ def use_private_runtime() -> Optional[PrivateWorker]:
         return None
     context_stack_impl.context_stack.set_default_context(remote_context(_current.address))
     return _current
+
+
+def private_test_context() -> Any:
+    """TFF's *test* execution context (`tff.backends.test`: secure sums simulated as plain sums) on the private worker.
+
+    `tff.backends.test.set_sync_test_cpp_execution_context()` would start TFF's own, exposed worker; this builds the
+    same context with the same compiler step on the worker of `use_private_runtime()` (or TFF's worker, after its
+    fallback warning). Install it for a block with `tff.framework.get_context_stack().install(...)`.
+    """
+    import tensorflow_federated as tff
+    from tensorflow_federated.python.core.backends.native import compiler as native_compiler
+    from tensorflow_federated.python.core.backends.test import compiler as test_compiler
+    from tensorflow_federated.python.core.environments.tensorflow_frontend import tensorflow_computation
+    from tensorflow_federated.python.core.impl.execution_contexts import sync_execution_context
+
+    from helpers.workers import executor_factory
+
+    worker = use_private_runtime()
+    if worker is None:
+        return tff.backends.test.create_sync_test_cpp_execution_context()
+
+    def compile_fn(comp: Any) -> Any:
+        return native_compiler.desugar_and_transform_to_native(test_compiler.replace_secure_intrinsics_with_bodies(comp))
+
+    return sync_execution_context.SyncExecutionContext(
+        executor_fn=executor_factory(worker.address), compiler_fn=compile_fn,
+        transform_args=tensorflow_computation.transform_args, transform_result=tensorflow_computation.transform_result)

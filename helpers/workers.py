@@ -212,7 +212,8 @@ def wait_until_ready(address: str, timeout: float = 60.0, process: Optional[subp
             raise TimeoutError(f"No TFF worker answered at {address} within {timeout:.0f} s.{detail}") from None
 
 
-def _executor_factory(address: str) -> python_executor_stacks.ResourceManagingExecutorFactory:
+def executor_factory(address: str) -> python_executor_stacks.ResourceManagingExecutorFactory:
+    """TFF's executor factory for the worker at `address` (`host:port` or `unix:/path`), as contexts take it."""
     stub = remote_executor_grpc_stub.RemoteExecutorGrpcStub(grpc.insecure_channel(address))
 
     def stack_fn(cardinalities):
@@ -228,7 +229,7 @@ def _executor_factory(address: str) -> python_executor_stacks.ResourceManagingEx
 def remote_context(address: str) -> sync_execution_context.SyncExecutionContext:
     """A synchronous TFF execution context that runs every computation on the worker at `address`."""
     return sync_execution_context.SyncExecutionContext(
-        executor_fn=_executor_factory(address), compiler_fn=compiler.desugar_and_transform_to_native,
+        executor_fn=executor_factory(address), compiler_fn=compiler.desugar_and_transform_to_native,
         transform_args=tensorflow_computation.transform_args, transform_result=tensorflow_computation.transform_result)
 
 
@@ -238,7 +239,7 @@ def multi_worker_context(addresses: Sequence[str]) -> tff.framework.SyncContext:
         raise ValueError("multi_worker_context needs at least one worker address.")
     contexts = [
         async_execution_context.AsyncExecutionContext(
-            executor_fn=_executor_factory(address), compiler_fn=compiler.desugar_and_transform_to_native,
+            executor_fn=executor_factory(address), compiler_fn=compiler.desugar_and_transform_to_native,
             transform_args=tensorflow_computation.transform_args,
             transform_result=tensorflow_computation.transform_result)
         for address in addresses

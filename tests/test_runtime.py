@@ -132,3 +132,20 @@ def test_no_worker_outlives_a_restarted_jupyter_kernel() -> None:
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+def test_the_test_context_simulates_secure_sums_on_the_private_worker() -> None:
+    import numpy as np
+    import tensorflow_federated as tff
+
+    from helpers.runtime import private_test_context
+
+    @tff.federated_computation(tff.FederatedType(np.int32, tff.CLIENTS))
+    def secure_total(values):
+        return tff.federated_secure_sum_bitwidth(values, 8)
+
+    before = {p.pid for p in psutil.Process().children()}
+    with tff.framework.get_context_stack().install(private_test_context()):
+        assert secure_total([1, 2, 3]) == 6
+    started = [p for p in psutil.Process().children() if p.pid not in before and p.name() == "worker_binary"]
+    assert not started, "no exposed TFF worker was started for it"
