@@ -33,6 +33,7 @@ def cnn_model(seed: int = 0) -> tf.keras.Model:
 
 def make_model_fn(build: Callable[[], tf.keras.Model], input_spec: Any) -> Callable[[], tff.learning.models.VariableModel]:
     """Return a TFF `model_fn` that builds a fresh `build()` model with the tutorials' loss and metric."""
+    check_input_spec(build(), input_spec)
 
     def model_fn() -> tff.learning.models.VariableModel:
         return tff.learning.models.from_keras_model(
@@ -43,3 +44,16 @@ def make_model_fn(build: Callable[[], tf.keras.Model], input_spec: Any) -> Calla
         )
 
     return model_fn
+
+
+def check_input_spec(model: tf.keras.Model, input_spec: Any) -> None:
+    """Raise a ValueError naming the fix if the data's `x` cannot feed `model` (TFF's own error is opaque)."""
+    x = input_spec.get("x") if isinstance(input_spec, dict) else None
+    if x is None or not hasattr(x, "shape"):
+        raise ValueError(f"Expected an input_spec with 'x' and 'y' (from helpers.data.preprocess), got {input_spec}.")
+    expected = tuple(model.input_shape[1:])
+    if not tf.TensorShape(x.shape[1:]).is_compatible_with(expected):
+        raise ValueError(
+            f"The model expects inputs of shape (batch, {', '.join(map(str, expected))}), but the data's 'x' has "
+            f"shape {tuple(x.shape)}. Preprocess the clients with helpers.data.preprocess (784 floats per digit), "
+            "or change the model's input layer to match.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -22,6 +23,10 @@ STATE_PREFIX = "program_state_"
 
 class CheckpointMismatchError(ValueError):
     """The checkpoint directory was written by a program with different settings."""
+
+
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written; the previous one is intact."""
 
 
 def program_config(clients_per_round: int, client_lr: float, num_epochs: int, batch_size: int, seed: int) -> dict:
@@ -120,7 +125,15 @@ def run_program(
             metrics = {"loss": history["loss"][i], "accuracy": history["accuracy"][i], "examples": history["examples"][i]}
             for manager in release_managers:
                 asyncio.run(manager.release(metrics, key=round_num))
-        asyncio.run(state_manager.save(tf.nest.flatten(state), last_round))
+        try:
+            asyncio.run(state_manager.save(tf.nest.flatten(state), last_round))
+        except OSError as error:  # a full disk, a read-only or vanished folder: keep the last complete checkpoint
+            shutil.rmtree(Path(checkpoint_dir) / f"{STATE_PREFIX}{last_round}", ignore_errors=True)
+            raise CheckpointWriteError(
+                f"could not write the checkpoint of round {last_round} in {checkpoint_dir} "
+                f"({error.strerror or error}). Free some space (or fix the folder) and run the same command again: it "
+                f"resumes from the last complete checkpoint, " + (f"round {last_round - chunk}." if last_round > chunk
+                                                                   else "or from round 1 if there is none.")) from error
         if not progress:
             print(f"Saved the state after round {last_round}.", flush=True)
         bar.update(chunk)
@@ -190,7 +203,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         run_program(args.rounds, args.checkpoint_dir, metrics_dir=args.metrics_dir, export_dir=args.export_dir,
                     checkpoint_every=args.checkpoint_every, clients_per_round=args.clients_per_round,
                     client_lr=args.client_lr, seed=args.seed, progress=not args.no_progress)
-    except (CheckpointMismatchError, DataSourceError) as error:
+    except (CheckpointMismatchError, CheckpointWriteError, DataSourceError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     finally:

@@ -158,3 +158,34 @@ def test_runs_keeps_histories_and_rejects_unknown_overrides(sample: data.Federat
         runs.accuracy_at("a", 1)
     with pytest.raises(TypeError, match="Unknown override"):
         runs.run("b", process, num_rounds=1, client_lr=0.1)
+
+
+def test_a_model_whose_input_does_not_match_the_data_is_named() -> None:
+    import collections
+
+    from helpers.models import cnn_model, linear_model, make_model_fn
+
+    images = tf.data.Dataset.from_tensor_slices(collections.OrderedDict(
+        x=np.zeros((4, 28, 28), np.float32), y=np.zeros((4, 1), np.int32))).batch(2)
+    for build in (linear_model, cnn_model):
+        with pytest.raises(ValueError, match=r"expects inputs of shape \(batch, 784\).*\(None, 28, 28\).*preprocess"):
+            make_model_fn(build, images.element_spec)
+    with pytest.raises(ValueError, match="Expected an input_spec with 'x' and 'y'"):
+        make_model_fn(linear_model, tf.TensorSpec((None, 784)))
+
+
+def test_an_empty_client_contributes_nothing_and_breaks_nothing() -> None:
+    import collections
+
+    from helpers.data import preprocess
+    from helpers.models import linear_model, make_model_fn
+
+    def client(n: int) -> tf.data.Dataset:
+        return preprocess(tf.data.Dataset.from_tensor_slices(collections.OrderedDict(
+            label=np.zeros(n, np.int32), pixels=np.ones((n, 28, 28), np.float32))), num_epochs=1)
+
+    datasets = [client(5), client(0)]
+    process = tff.learning.algorithms.build_weighted_fed_avg(
+        make_model_fn(linear_model, datasets[0].element_spec), client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.1))
+    metrics = process.next(process.initialize(), datasets).metrics["client_work"]["train"]
+    assert int(metrics["num_examples"]) == 5
