@@ -167,6 +167,10 @@ def preprocess(
         raise ValueError(f"Expected EMNIST elements with 'pixels' and 'label', got {spec}.")
     if spec["pixels"].shape[-2:] != (28, 28):
         raise ValueError(f"Expected 28x28 'pixels', got shape {spec['pixels'].shape}.")
+    if not spec["pixels"].dtype.is_floating:
+        raise ValueError(
+            f"Expected float 'pixels' in [0, 1] with 1.0 = background (EMNIST's format), got {spec['pixels'].dtype.name}. "
+            "For 0-255 images with 0 = background, convert with pixels = 1.0 - image / 255.")
 
     def to_xy(element):
         # EMNIST stores 1.0 = background; flip it so that background pixels are 0 and add nothing.

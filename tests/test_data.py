@@ -75,6 +75,9 @@ def test_preprocess_rejects_malformed_client_data() -> None:
     wrong_shape = tf.data.Dataset.from_tensor_slices({"pixels": tf.zeros([2, 32, 32]), "label": tf.zeros([2], tf.int32)})
     with pytest.raises(ValueError, match="28x28"):
         data.preprocess(wrong_shape)
+    wrong_dtype = tf.data.Dataset.from_tensor_slices({"pixels": tf.zeros([2, 28, 28], tf.uint8), "label": tf.zeros([2], tf.int32)})
+    with pytest.raises(ValueError, match="Expected float 'pixels'.*got uint8.*1.0 - image / 255"):
+        data.preprocess(wrong_dtype)
 
 
 def test_unknown_client_id_is_a_clear_error(sample: data.FederatedData) -> None:
