@@ -14,7 +14,7 @@ import tempfile
 import threading
 import warnings
 from pathlib import Path
-from typing import IO, Optional, Sequence
+from typing import IO, TYPE_CHECKING, Optional, Sequence
 
 import grpc
 import portpicker
@@ -24,6 +24,9 @@ from tensorflow_federated.python.core.environments.tensorflow_frontend import te
 from tensorflow_federated.python.core.impl.execution_contexts import async_execution_context, sync_execution_context
 from tensorflow_federated.python.core.impl.executor_stacks import python_executor_stacks
 from tensorflow_federated.python.core.impl.executors import remote_executor, remote_executor_grpc_stub
+
+if TYPE_CHECKING:
+    from helpers.runtime import PrivateWorker
 
 WORKER_BINARY = Path(tff.__file__).parent / "data" / "worker_binary"
 
@@ -65,7 +68,7 @@ class LocalWorkers:
         self.processes: list[Optional[subprocess.Popen]] = []  # None only while a worker is being launched
         self.logs: list[Optional[IO[bytes]]] = []
         self.addresses: list[str] = []
-        self.private: list = []  # the PrivateWorker of each address, when isolated
+        self.private: list[Optional["PrivateWorker"]] = []  # the PrivateWorker of each address, when isolated
         self.directory: Optional[Path] = None
 
     def __enter__(self) -> list[str]:
@@ -82,7 +85,7 @@ class LocalWorkers:
         if self.processes:
             raise RuntimeError("These workers are already running; call stop() first.")
         try:
-            self._choose_isolation()
+            first = self._start_first_isolated()
             for index in range(self.count):
                 if self.isolated:
                     self.addresses.append(f"unix:{self.directory / f'worker-{index}.sock'}")
@@ -91,7 +94,10 @@ class LocalWorkers:
                 self.processes.append(None)
                 self.logs.append(None)
                 self.private.append(None)
-                self._launch(index)
+                if index == 0 and first is not None:
+                    self._adopt(0, first)
+                else:
+                    self._launch(index)
             atexit.register(self.stop)  # also on a normal interpreter exit without leaving the `with` block
             for address, process, log in zip(self.addresses, self.processes, self.logs):
                 wait_until_ready(address, self.ready_timeout, process, log)
@@ -100,25 +106,29 @@ class LocalWorkers:
             raise
         return list(self.addresses)
 
-    def _choose_isolation(self) -> None:
+    def _start_first_isolated(self) -> Optional["PrivateWorker"]:
+        """Start worker 0 in a private namespace; if that is not possible, warn once and return None (TCP)."""
         from helpers.runtime import EXPOSURE_WARNING, ExposedRuntimeWarning, PrivateWorker, disabled_reason
 
         self.directory = Path(tempfile.mkdtemp(prefix="tff-workers-"))  # mode 0700
         try:
             if disabled_reason():
                 raise OSError(disabled_reason())
-            PrivateWorker(self.max_calls, socket=self.directory / "probe.sock").stop()
+            return PrivateWorker(self.max_calls, socket=self.directory / "worker-0.sock")
         except OSError as error:
             shutil.rmtree(self.directory, ignore_errors=True)
             self.directory = None
             warnings.warn(EXPOSURE_WARNING.format(reason=str(error)), ExposedRuntimeWarning, stacklevel=3)
+            return None
+
+    def _adopt(self, index: int, worker: "PrivateWorker") -> None:
+        self.private[index], self.processes[index], self.logs[index] = worker, worker.process, worker.log
 
     def _launch(self, index: int) -> None:
         if self.isolated:
             from helpers.runtime import PrivateWorker
 
-            worker = PrivateWorker(self.max_calls, socket=Path(self.addresses[index].removeprefix("unix:")))
-            self.private[index], self.processes[index], self.logs[index] = worker, worker.process, worker.log
+            self._adopt(index, PrivateWorker(self.max_calls, socket=Path(self.addresses[index].removeprefix("unix:"))))
             return
         prefix = _die_with_parent_prefix()
         if prefix and threading.current_thread() is not threading.main_thread():
