@@ -137,7 +137,8 @@ def time_handwritten_rounds(rounds: Sequence[Sequence[Any]], client_lr: float,
 
 
 def _with_context(context_factory: Optional[Callable[[], None]], fn: Callable[[], Any]) -> Any:
-    """Run `fn` with a freshly installed TFF execution context (or the default one), then restore the default."""
+    """Run `fn` with a freshly installed TFF execution context (or the current one), then restore the private runtime."""
+    from helpers.runtime import use_private_runtime
     from helpers.workers import release_local_worker
 
     if context_factory is not None:
@@ -145,7 +146,8 @@ def _with_context(context_factory: Optional[Callable[[], None]], fn: Callable[[]
     try:
         return fn()
     finally:
-        release_local_worker()  # also stops the worker of the context just used, before the next measurement
+        release_local_worker()  # also stops TFF's own worker of the context just used, before the next measurement
+        use_private_runtime()  # between measurements, nothing listens on the network (README: Security)
 
 
 def _spread(values: Sequence[float]) -> list[float]:
@@ -168,7 +170,8 @@ def bench_overhead(clients_per_round: int, num_rounds: int, client_lr: float, se
     from helpers.runtime import use_private_runtime
 
     variants = {
-        "default local context": None,
+        # TFF's own default, for comparison: its worker listens on a network port while this row is measured.
+        "default local context": tff.backends.native.set_sync_local_cpp_execution_context,
         # What every notebook uses: the worker in a private network namespace, behind a Unix-socket forwarder.
         "private runtime (helpers.runtime)": use_private_runtime,
         "max_concurrent_computation_calls=1": lambda: tff.backends.native.set_sync_local_cpp_execution_context(
@@ -318,7 +321,7 @@ def _md_overhead(s: dict[str, Any]) -> list[str]:
 def _md_scaling(s: dict[str, Any]) -> list[str]:
     rows = [f"| {r['clients_per_round']} | {r['examples_per_round']:,.0f} | {r['round_s']:.2f} | "
             f"{r['round_spread_s'][0]:.2f}–{r['round_spread_s'][1]:.2f} | {r['examples_per_s']:,.0f} |" for r in s["rows"]]
-    return [f"TFF FedAvg on the default local context, median of {s['timed_rounds']} timed rounds per cohort. "
+    return [f"TFF FedAvg on the private runtime (helpers.runtime), median of {s['timed_rounds']} timed rounds per cohort. "
             "Examples count every example processed, over 5 local epochs.", "",
             "| clients per round | examples per round | seconds per round | fastest–slowest round | examples per second |",
             "| ---: | ---: | ---: | ---: | ---: |", *rows]
@@ -435,6 +438,9 @@ def _run(args: argparse.Namespace) -> int:
     """Run the benchmarks chosen by `args`."""
     from helpers.seeds import set_seeds
 
+    from helpers.runtime import use_private_runtime
+
+    use_private_runtime()
     set_seeds(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     store = args.out / "results.json"
