@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -93,8 +94,16 @@ class Relay:
             self.manager.interrupt_kernel()
             self._relay_until_done(msg_id, relay_output=False)  # drain the interrupted cell before the next one
             raise
+        if reply["status"] == "aborted":
+            # The 3.11 kernel drops requests that arrive just after a failed cell (Jupyter's stop-on-error); the
+            # cell did not run, so send it once more rather than report a success that printed nothing.
+            time.sleep(0.5)
+            msg_id = self.client.execute(code, store_history=relay_output, allow_stdin=False)
+            reply = self._relay_until_done(msg_id, relay_output)
         if reply["status"] == "error":
             raise remote_error(reply)
+        if reply["status"] != "ok":
+            raise RuntimeError(f"The Python 3.11 kernel did not run this cell (status {reply['status']!r}); run it again.")
 
     def _relay_until_done(self, msg_id: str, relay_output: bool) -> Dict[str, Any]:
         """Relay iopub messages of `msg_id` until its execute_reply has come and the kernel went idle for it."""
