@@ -81,8 +81,8 @@ async def _forward(client_reader: asyncio.StreamReader, client_writer: asyncio.S
     await asyncio.gather(_pipe(client_reader, worker_writer), _pipe(worker_reader, client_writer))
 
 
-async def serve(path: str, worker: subprocess.Popen) -> None:
-    """Forward connections on the Unix socket `path` to the worker until stdin closes or the worker exits."""
+async def serve(path: str) -> None:
+    """Forward connections on the Unix socket `path` to the worker until stdin (the driver's lifeline) closes."""
     old = os.umask(0o177)  # the socket is created owner-only (rw-------): no other local user can connect
     try:
         server = await asyncio.start_unix_server(_forward, path=path)
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     loopback_up()
     worker = start_worker(args.worker, args.max_calls)
     try:
-        asyncio.run(serve(args.socket, worker))
+        asyncio.run(serve(args.socket))
     finally:
         worker.kill()
         worker.wait()
