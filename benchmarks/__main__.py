@@ -69,14 +69,10 @@ def _round_data(clients_per_round: int, num_rounds: int, seed: int) -> list[list
 
 def _fedavg(element_spec: Any, client_lr: float) -> Any:
     """TFF's weighted FedAvg for the seed's linear model, SGD on clients and server (server_lr 1.0)."""
-    import tensorflow_federated as tff
-
+    from helpers.algorithms import build_fedavg
     from helpers.models import linear_model, make_model_fn
 
-    sgd = tff.learning.optimizers.build_sgdm
-    return tff.learning.algorithms.build_weighted_fed_avg(
-        make_model_fn(linear_model, element_spec), client_optimizer_fn=sgd(learning_rate=client_lr),
-        server_optimizer_fn=sgd(learning_rate=1.0))
+    return build_fedavg(make_model_fn(linear_model, element_spec), client_lr)
 
 
 def time_tff_rounds(rounds: Sequence[Sequence[Any]], client_lr: float) -> tuple[list[float], list[int], list[Any]]:
@@ -241,11 +237,11 @@ def _peak_tree_rss(command: Sequence[str], env: dict[str, str]) -> tuple[int, fl
 
 
 def bench_memory(num_rounds: int, runs: int) -> dict[str, Any]:
-    """Peak RSS (driver plus TFF's worker) of `python -m helpers.train` for `num_rounds` rounds, `runs` times."""
+    """Peak RSS (driver plus TFF's worker) of `python -m helpers.program` for `num_rounds` rounds, `runs` times."""
     peaks, walls = [], []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as checkpoints:
-            command = [sys.executable, "-m", "helpers.train", "--rounds", str(num_rounds), "--checkpoint-dir",
+            command = [sys.executable, "-m", "helpers.program", "--rounds", str(num_rounds), "--checkpoint-dir",
                        checkpoints, "--checkpoint-every", "10", "--no-progress"]
             code, wall, peak = _peak_tree_rss(command, {**os.environ, "FL_DATA": "sample"})
         if code:
@@ -329,7 +325,7 @@ def _md_scaling(s: dict[str, Any]) -> list[str]:
 
 def _md_memory(s: dict[str, Any]) -> list[str]:
     verdict = "within" if s["peak_gib_max"] <= GOALS["memory_gib"] else "over"
-    return [f"`python -m helpers.train --rounds {s['rounds']}` (10 clients per round, checkpoints every 10 rounds), "
+    return [f"`python -m helpers.program --rounds {s['rounds']}` (10 clients per round, checkpoints every 10 rounds), "
             f"peak resident memory of the driver plus TFF's worker process, sampled every 0.1 s; median of "
             f"{s['runs']} runs: **{s['peak_gib']:.2f} GiB** (largest {s['peak_gib_max']:.2f} GiB), {verdict} the "
             f"goal of ≤ {GOALS['memory_gib']:.0f} GiB. One run takes {s['wall_s']:.0f} s."]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import tensorflow_federated as tff
@@ -37,14 +37,18 @@ def iid_partition(num_examples: int, sizes: Sequence[int], rng: np.random.Genera
     return np.split(order[: sum(sizes)], np.cumsum(sizes)[:-1])
 
 
-def pool_examples(client_data: tff.simulation.datasets.ClientData) -> tuple[np.ndarray, np.ndarray]:
-    """Gather every client's examples into (pixels, labels) arrays, in client-id order."""
+def pool_examples(
+    client_data: tff.simulation.datasets.ClientData, client_ids: Optional[Sequence[str]] = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gather the examples of `client_ids` (default: every client) into (pixels, labels) arrays, in that order."""
     pixels, labels = [], []
-    for client_id in client_data.client_ids:
-        for example in client_data.create_tf_dataset_for_client(client_id):
-            pixels.append(example["pixels"].numpy())
-            labels.append(int(example["label"]))
-    return np.stack(pixels), np.array(labels, dtype=np.int32)
+    for client_id in client_data.client_ids if client_ids is None else client_ids:
+        for batch in client_data.create_tf_dataset_for_client(client_id).batch(4096):
+            pixels.append(batch["pixels"].numpy())
+            labels.append(batch["label"].numpy())
+    if not labels:
+        raise ValueError("No examples to pool: no client ids, or every client is empty.")
+    return np.concatenate(pixels), np.concatenate(labels).astype(np.int32)
 
 
 def to_client_data(pixels: np.ndarray, labels: np.ndarray, parts: Sequence[np.ndarray], prefix: str = "c") -> tff.simulation.datasets.ClientData:

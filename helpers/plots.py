@@ -27,15 +27,17 @@ def plot_client_digits(
     return fig
 
 
-def plot_history(history: Mapping[str, Sequence[float]], x: str = "round") -> plt.Figure:
+def plot_history(history: Mapping[str, Sequence[float]], x: str = "round", title: str = "training metrics") -> plt.Figure:
     """Plot every non-`x` column of a history (e.g. loss and accuracy) against `x`, one panel each."""
     names = [k for k in history if k != x]
-    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.4), squeeze=False)
     for ax, name in zip(axes[0], names):
         ax.plot(history[x], history[name], marker=".")
         ax.set_xlabel(x)
-        ax.set_ylabel(name)
+        ax.set_ylabel(name.replace("_", " "))
+        ax.set_title(f"{name.replace('_', ' ')} by {x}")
         ax.grid(alpha=0.3)
+    fig.suptitle(title)
     fig.tight_layout()
     return fig
 
@@ -74,15 +76,21 @@ def plot_runs(
     ax: Optional[plt.Axes] = None,
     title: str = "",
 ) -> plt.Axes:
-    """Plot `y` against `x` for several runs on one axis, skipping rounds where `y` was not measured (NaN)."""
+    """Plot `y` against `x` for several runs on one axis, skipping rounds where `y` was not measured (NaN).
+
+    Each run gets its own line style and marker as well as colour, so that a curve lying on another stays visible.
+    """
     ax = ax or plt.figure(figsize=(5, 3.5)).gca()
-    for name, history in runs.items():
+    styles = ("-", "--", ":", "-.")
+    markers = ("o", "s", "^", "v", "D", "x", "P", "*")
+    for i, (name, history) in enumerate(runs.items()):
         xs, ys = np.asarray(history[x], dtype=float), np.asarray(history[y], dtype=float)
         keep = ~np.isnan(ys)
-        ax.plot(xs[keep], ys[keep], marker=".", label=name)
+        ax.plot(xs[keep], ys[keep], linestyle=styles[i % len(styles)], marker=markers[i % len(markers)],
+                markersize=4, alpha=0.85, label=name)
     ax.set_xlabel("examples processed" if x == "examples" else x)
     ax.set_ylabel(y.replace("_", " "))
-    ax.set_title(title)
+    ax.set_title(title or f"{y.replace('_', ' ')} by {'examples processed' if x == 'examples' else x}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return ax

@@ -54,7 +54,7 @@ def test_the_readmes_local_runtime_command_for_colab_admits_colab() -> None:
 
 def test_uv_run_tensorboard_serves_the_metrics_of_a_training_run(tmp_path: Path) -> None:
     metrics = tmp_path / "metrics"
-    train = readme_command("python", "-m", "helpers.train", "--rounds", "2", "--clients-per-round", "2",
+    train = readme_command("python", "-m", "helpers.program", "--rounds", "2", "--clients-per-round", "2",
                            "--checkpoint-dir", str(tmp_path / "run"), "--metrics-dir", str(metrics), "--no-progress")
     done = subprocess.run(train, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

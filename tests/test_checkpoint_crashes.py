@@ -1,4 +1,4 @@
-"""`python -m helpers.train` killed while it writes a checkpoint, at several points, and a disk that fills up.
+"""`python -m helpers.program` killed while it writes a checkpoint, at several points, and a disk that fills up.
 
 Deterministic: a small driver replaces TFF's `file_utils.write_saved_model` (what `FileProgramStateManager.save`
 calls) so that saving round 3 stops at a chosen point, either dying at once (`os._exit`, as SIGKILL would) or
@@ -42,7 +42,7 @@ async def write_saved_model(value, path, overwrite=False):
     os._exit(137)  # "complete": the checkpoint is whole, the process dies before anything else
 
 file_utils.write_saved_model = write_saved_model
-from helpers.train import main
+from helpers.program import main
 sys.exit(main(sys.argv[3:]))
 """
 ARGS = ["--clients-per-round", "2", "--no-progress"]

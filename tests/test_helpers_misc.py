@@ -39,5 +39,7 @@ def test_plot_client_digits_one_row_per_client() -> None:
 
 def test_plot_history_one_panel_per_metric() -> None:
     fig = plot_history({"round": [1, 2, 3], "train_loss": [3, 2, 1], "train_accuracy": [0.1, 0.5, 0.7]})
-    assert [ax.get_ylabel() for ax in fig.axes] == ["train_loss", "train_accuracy"]
+    assert [ax.get_ylabel() for ax in fig.axes] == ["train loss", "train accuracy"]
+    assert [ax.get_title() for ax in fig.axes] == ["train loss by round", "train accuracy by round"]
+    assert fig.texts[0].get_text() == "training metrics"  # the figure's own title
     assert list(fig.axes[0].lines[0].get_ydata()) == [3, 2, 1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,83 @@ def test_committed_outputs_have_no_errors(path: Path) -> None:
         if "raises-exception" in cell["metadata"].get("tags", []):
             continue
         assert not [o for o in cell.get("outputs", []) if o["output_type"] == "error"], f"cell {i} has an error output"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
+def test_previous_and_next_links_at_top_and_bottom(path: Path) -> None:
+    cells, i = _cells(path), NOTEBOOKS.index(path)
+    assert "nav-footer" in cells[-1]["metadata"].get("tags", []), "the last cell is the generated navigation footer"
+    for text in (_source(cells[1]), _source(cells[-1])):
+        assert "[Contents](../README.md#notebooks)" in text
+        if i > 0:
+            assert f"]({NOTEBOOKS[i - 1].name})" in text, "a link to the previous notebook"
+        if i + 1 < len(NOTEBOOKS):
+            assert f"]({NOTEBOOKS[i + 1].name})" in text, "a link to the next notebook"
+
+
+# A number quoted in the text with two or more decimals (0.847, 14.42) must be one the notebook printed, a setting
+# in its code, a number printed by another notebook that the same cell names ("notebook 03"), or a citation listed
+# in the cell's metadata ("cited": {"0.336": "where it comes from"}). A citation of a JSON file in the repository
+# (benchmarks/spread.json) is checked against that file's numbers.
+QUOTED = re.compile(r"(?<![\w.])\d+\.\d{2,}(?![\w.])")
+FENCED = re.compile(r"```.*?```", re.S)
+
+
+def _outputs(cell: dict) -> str:
+    texts = []
+    for output in cell.get("outputs", []):
+        texts.append("".join(output.get("text", "")))
+        texts += ["".join(v) for k, v in output.get("data", {}).items() if k.startswith("text/")]
+    return "\n".join(texts)
+
+
+def _contains(text: str, number: str) -> bool:
+    return re.search(rf"(?<![\d.]){re.escape(number)}(?!\d)", text) is not None
+
+
+def _json_numbers(path: Path) -> set[str]:
+    def walk(value):
+        if isinstance(value, dict):
+            for v in value.values():
+                yield from walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                yield from walk(v)
+        elif isinstance(value, (int, float)):
+            yield value
+    found = set()
+    for value in walk(json.loads(path.read_text())):
+        found |= {f"{value:.{d}f}" for d in (2, 3, 4)}
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
+def test_numbers_in_the_text_come_from_outputs_code_or_a_citation(path: Path) -> None:
+    root = path.parents[1]
+    cells = _cells(path)
+    printed = "\n".join(_outputs(c) for c in cells)
+    code = "\n".join(_source(c) for c in cells if c["cell_type"] == "code")
+    others = {int(p.name[:2]): "\n".join(_outputs(c) for c in _cells(p)) for p in NOTEBOOKS if p != path}
+    unsupported = []
+    for i, cell in enumerate(cells):
+        if cell["cell_type"] != "markdown":
+            continue
+        text = _source(cell)
+        fenced = "\n".join(FENCED.findall(text))
+        named = [int(n) for n in re.findall(r"notebooks? 0?(\d)\b", text)]
+        cited = cell["metadata"].get("cited", {})
+        for number in QUOTED.findall(FENCED.sub("", text)):
+            if _contains(printed, number) or _contains(code, number) or _contains(fenced, number):
+                continue
+            if any(_contains(others.get(n, ""), number) for n in named):
+                continue
+            source = cited.get(number, "")
+            if source.endswith(".json"):
+                assert number in _json_numbers(root / source), f"cell {i}: {number} is not in {source}"
+                continue
+            if source:
+                continue
+            unsupported.append((i, number))
+    assert not unsupported, (
+        f"numbers in the text that no output, code or citation supports (cell, number): {unsupported}. Quote what a "
+        "cell printed, or cite the source in the cell's metadata: \"cited\": {\"<number>\": \"<source>\"}")

@@ -17,7 +17,7 @@ RUN_BY = {
     "uv run pytest": ".ci/run",
     "uv run jupyter lab --no-browser --port=8888": "tests/test_apps.py::test_the_readmes_local_runtime_command_for_colab_admits_colab",
     "uv run jupyter lab": "tests/test_apps.py::test_uv_run_jupyter_lab_serves_the_lab_and_runs_tff_in_a_kernel",
-    "uv run python -m helpers.train": "tests/test_apps.py::test_uv_run_tensorboard_serves_the_metrics_of_a_training_run",
+    "uv run python -m helpers.program": "tests/test_apps.py::test_uv_run_tensorboard_serves_the_metrics_of_a_training_run",
     "uv run tensorboard": "tests/test_apps.py::test_uv_run_tensorboard_serves_the_metrics_of_a_training_run",
     "python3.11 -m venv .venv": "tests/test_pip_path.py::test_the_readmes_pip_path",
     "pip install --no-deps -r requirements.txt": "tests/test_pip_path.py::test_the_readmes_pip_path",

@@ -1,8 +1,8 @@
-"""Insert each notebook's Colab badge and setup cell, and write the README's notebook table.
+"""Insert each notebook's Colab badge, previous/next links and setup cell, and write the README's notebook table.
 
 Run after adding or renaming a notebook:  uv run python tools/make_nav.py
 Run with --check to fail (exit 1) instead of writing when anything is out of date.
-Nothing here is edited by hand: the badge cell, the setup cell and the table are generated.
+Nothing here is edited by hand: the badge and navigation cells, the setup cell and the table are generated.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 README = ROOT / "README.md"
 TABLE_START, TABLE_END = "<!-- notebook-table:start -->", "<!-- notebook-table:end -->"
-BADGE_TAG, SETUP_TAG = "nav-badge", "colab-setup"
+BADGE_TAG, SETUP_TAG, FOOTER_TAG = "nav-badge", "colab-setup", "nav-footer"
 
 
 def repo_url() -> str:
@@ -43,6 +43,18 @@ def setup_source() -> str:
     return (ROOT / "tools" / "setup_cell.py").read_text().format(repo_url=repo_url() + ".git").rstrip("\n")
 
 
+def navigation(path: Path, paths: list[Path]) -> str:
+    """Return the "< previous | contents | next >" line for `path` among the ordered notebooks `paths`."""
+    i = paths.index(path)
+    parts = []
+    if i > 0:
+        parts.append(f"< [{title_and_purpose(nbformat.read(paths[i - 1], as_version=4))[0]}]({paths[i - 1].name})")
+    parts.append("[Contents](../README.md#notebooks)")
+    if i + 1 < len(paths):
+        parts.append(f"[{title_and_purpose(nbformat.read(paths[i + 1], as_version=4))[0]}]({paths[i + 1].name}) >")
+    return " | ".join(parts)
+
+
 def title_and_purpose(nb: nbformat.NotebookNode) -> tuple[str, str]:
     """Return the H1 title and the one-line purpose from a notebook's first cell."""
     lines = [ln for ln in nb.cells[0].source.splitlines() if ln.strip()]
@@ -56,17 +68,25 @@ def tagged(nb: nbformat.NotebookNode, tag: str) -> int | None:
     return next((i for i, c in enumerate(nb.cells) if tag in c.metadata.get("tags", [])), None)
 
 
-def update_notebook(path: Path) -> bool:
-    """Insert or refresh the badge and setup cells; return True if the notebook changed."""
+def update_notebook(path: Path, paths: list[Path]) -> bool:
+    """Insert or refresh the badge, navigation and setup cells; return True if the notebook changed."""
     nb = nbformat.read(path, as_version=4)
     before = nbformat.writes(nb)
     title_and_purpose(nb)  # validates the header
-    badge_cell = nbformat.v4.new_markdown_cell(badge(path), metadata={"tags": [BADGE_TAG]})
+    nav = navigation(path, paths)
+    badge_cell = nbformat.v4.new_markdown_cell(f"{badge(path)}\n\n{nav}", metadata={"tags": [BADGE_TAG]})
     i = tagged(nb, BADGE_TAG)
     if i is None:
         nb.cells.insert(1, badge_cell)
     else:
         nb.cells[i].source = badge_cell.source
+    k = tagged(nb, FOOTER_TAG)
+    if k is None:
+        nb.cells.append(nbformat.v4.new_markdown_cell(nav, metadata={"tags": [FOOTER_TAG]}))
+    elif k != len(nb.cells) - 1:
+        raise ValueError(f"{path.name}: the navigation footer (tag {FOOTER_TAG}) must be the last cell")
+    else:
+        nb.cells[k].source = nav
     src = setup_source()
     j = tagged(nb, SETUP_TAG)
     if j is None:
@@ -114,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         stale = []
         for path in paths:
             original = path.read_text()
-            if update_notebook(path):
+            if update_notebook(path, paths):
                 stale.append(path.name)
                 path.write_text(original)
         original = README.read_text()
@@ -125,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             print("out of date (run `uv run python tools/make_nav.py`):", ", ".join(stale))
             return 1
         return 0
-    changed = [p.name for p in paths if update_notebook(p)] + (["README.md"] if update_readme(paths) else [])
+    changed = [p.name for p in paths if update_notebook(p, paths)] + (["README.md"] if update_readme(paths) else [])
     print("updated:", ", ".join(changed) if changed else "nothing")
     return 0
 

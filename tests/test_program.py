@@ -1,4 +1,4 @@
-"""helpers.train: the checkpointed training program and its command line."""
+"""helpers.program: the checkpointed training program and its command line."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import train
+from helpers import program as train
 
 
 def test_help_and_bad_round_counts(capsys: pytest.CaptureFixture) -> None:

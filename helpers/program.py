@@ -1,4 +1,4 @@
-"""A federated training program that survives interruption: `uv run python -m helpers.train --help`.
+"""A federated training program that survives interruption: `uv run python -m helpers.program --help`.
 
 It trains FedAvg on the tutorials' data with TFF's program APIs: `tff.program.FileProgramStateManager` saves the
 state every `checkpoint_every` rounds, `CSVFileReleaseManager` and `TensorBoardReleaseManager` release each round's
@@ -80,10 +80,11 @@ def run_program(
     import tensorflow_federated as tff
     from tqdm.auto import tqdm
 
+    from helpers.algorithms import build_fedavg
     from helpers.data import load_emnist, make_federated_data
     from helpers.models import linear_model, make_model_fn
     from helpers.seeds import set_seeds
-    from helpers.training import train
+    from helpers.runs import RoundSettings, train
 
     from helpers.runtime import use_private_runtime
 
@@ -92,9 +93,7 @@ def run_program(
     emnist_train, _, _ = load_emnist(only_digits=True)
     input_spec = make_federated_data(emnist_train, emnist_train.client_ids[:1])[0].element_spec
     model_fn = make_model_fn(linear_model, input_spec)
-    sgd = tff.learning.optimizers.build_sgdm
-    process = tff.learning.algorithms.build_weighted_fed_avg(
-        model_fn, client_optimizer_fn=sgd(learning_rate=client_lr), server_optimizer_fn=sgd(learning_rate=1.0))
+    process = build_fedavg(model_fn, client_lr)
 
     state_manager = tff.program.FileProgramStateManager(checkpoint_dir, prefix=STATE_PREFIX, keep_total=2, keep_first=False)
     initial = process.initialize()
@@ -113,13 +112,13 @@ def run_program(
             tff.program.TensorBoardReleaseManager(Path(metrics_dir) / "tensorboard"),
         ]
 
+    settings = RoundSettings(clients_per_round=clients_per_round, num_epochs=num_epochs, batch_size=batch_size, seed=seed)
     first_round = last_round + 1
     bar = tqdm(total=num_rounds, initial=min(last_round, num_rounds), desc="rounds", disable=not progress)
     while last_round < num_rounds:
         chunk = min(checkpoint_every, num_rounds - last_round)
-        state, history = train(process, emnist_train, chunk, clients_per_round, seed=seed, state=state,
-                               start_round=last_round + 1, progress=False,
-                               preprocess_kwargs={"num_epochs": num_epochs, "batch_size": batch_size})
+        state, history = train(process, emnist_train, chunk, settings, state=state, start_round=last_round + 1,
+                               progress=False)
         last_round += chunk
         for i, round_num in enumerate(history["round"]):
             metrics = {"loss": history["loss"][i], "accuracy": history["accuracy"][i], "examples": history["examples"][i]}
@@ -177,9 +176,9 @@ def positive_int(text: str) -> int:
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    """Parse the command line of `python -m helpers.train`."""
+    """Parse the command line of `python -m helpers.program`."""
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.train",
+        prog="python -m helpers.program",
         description="Train FedAvg (the seed's linear model) on the tutorials' EMNIST data with checkpoints. "
                     "Run it again with the same --checkpoint-dir to resume after the last saved round.")
     parser.add_argument("--rounds", type=positive_int, required=True, help="train until this round (total, not additional)")

@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_federated as tff
 
-from helpers import data, models, partitions, plots, training
+from helpers import data, models, partitions, plots, runs as training
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +51,13 @@ def test_pool_and_wrap_round_trip(sample: data.FederatedData) -> None:
     assert np.array_equal(counts.sum(axis=0), np.bincount(labels, minlength=10))
     batch = next(iter(data.make_federated_data(wrapped, ["t000"])[0]))
     assert batch["x"].shape[1] == 784, "wrapped data goes through the same preprocessing"
+    # A subset of clients pools exactly their examples, in the order given.
+    some = [sample.test.client_ids[5], sample.test.client_ids[2]]
+    sub_pixels, sub_labels = partitions.pool_examples(sample.test, some)
+    expected = [int(e["label"]) for c in some for e in sample.test.create_tf_dataset_for_client(c)]
+    assert sub_labels.tolist() == expected and sub_pixels.shape == (len(expected), 28, 28)
+    with pytest.raises(ValueError, match="No examples to pool"):
+        partitions.pool_examples(sample.test, [])
 
 
 def test_label_heatmap_and_size_histogram() -> None:
@@ -76,8 +83,8 @@ def test_training_driver_history_and_resume(sample: data.FederatedData) -> None:
         model_fn, client_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate=0.02)
     )
     test_data = data.make_federated_data(sample.test, sample.test.client_ids[:20], num_epochs=1)
-    kwargs = dict(clients_per_round=3, seed=5, preprocess_kwargs={"num_epochs": 1}, progress=False)
-    state, history = training.train(process, sample.train, num_rounds=4, model_fn=model_fn, test_data=test_data, eval_every=2, **kwargs)
+    kwargs = dict(settings=training.RoundSettings(clients_per_round=3, seed=5, num_epochs=1), progress=False)
+    state, history = training.train(process, sample.train, num_rounds=4, evaluation=training.Evaluation(model_fn, test_data, every=2), **kwargs)
     assert history["round"] == [1, 2, 3, 4]
     assert all(b > a for a, b in zip(history["examples"], history["examples"][1:])), "examples accumulate"
     assert math.isnan(history["test_accuracy"][0]) and not math.isnan(history["test_accuracy"][1])
@@ -94,9 +101,11 @@ def test_training_driver_history_and_resume(sample: data.FederatedData) -> None:
 
 def test_training_driver_rejects_bad_arguments(sample: data.FederatedData) -> None:
     with pytest.raises(ValueError, match="num_rounds must be at least 1"):
-        training.train(None, sample.train, num_rounds=0, clients_per_round=1, seed=0)
-    with pytest.raises(ValueError, match="eval_every needs model_fn and test_data"):
-        training.train(None, sample.train, num_rounds=1, clients_per_round=1, seed=0, eval_every=1)
+        training.train(None, sample.train, num_rounds=0, settings=training.RoundSettings())
+    with pytest.raises(ValueError, match="sampling must be 'seeded' or 'poisson'"):
+        training.RoundSettings(sampling="uniform")
+    with pytest.raises(ValueError, match="clients_per_round must be at least 1"):
+        training.RoundSettings(clients_per_round=0)
 
 
 def test_plot_runs_skips_unmeasured_rounds() -> None:
@@ -110,7 +119,7 @@ def test_evaluate_per_client_matches_pooled_evaluation(sample: data.FederatedDat
     spec = data.make_federated_data(sample.train, ["w000"])[0].element_spec
     model_fn = models.make_model_fn(models.linear_model, spec)
     process = tff.learning.algorithms.build_weighted_fed_avg(model_fn, client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.05))
-    state, _ = training.train(process, sample.train, num_rounds=2, clients_per_round=5, seed=1, progress=False)
+    state, _ = training.train(process, sample.train, num_rounds=2, settings=training.RoundSettings(clients_per_round=5, seed=1), progress=False)
     weights = process.get_model_weights(state)
     datasets = data.make_federated_data(sample.test, sample.test.client_ids[:6], num_epochs=1)
     per_client = training.evaluate_per_client(model_fn, weights, datasets)
@@ -136,7 +145,7 @@ def test_pool_batches_keeps_every_example_and_matches_federated_evaluation(sampl
     spec = datasets[0].element_spec
     model_fn = models.make_model_fn(models.linear_model, spec)
     process = tff.learning.algorithms.build_weighted_fed_avg(model_fn, client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.05))
-    state, _ = training.train(process, sample.train, num_rounds=1, clients_per_round=5, seed=2, progress=False)
+    state, _ = training.train(process, sample.train, num_rounds=1, settings=training.RoundSettings(clients_per_round=5, seed=2), progress=False)
     weights = process.get_model_weights(state)
     one = [tf.data.Dataset.from_tensor_slices(pooled).batch(20)]
     # Example-weighted accuracy does not depend on how the examples are grouped into clients.
@@ -149,14 +158,14 @@ def test_pool_batches_keeps_every_example_and_matches_federated_evaluation(sampl
 def test_runs_keeps_histories_and_rejects_unknown_overrides(sample: data.FederatedData, capsys: pytest.CaptureFixture) -> None:
     datasets = data.make_federated_data(sample.test, sample.test.client_ids[:5], num_epochs=1)
     model_fn = models.make_model_fn(models.linear_model, datasets[0].element_spec)
-    runs = training.Runs(sample.train, datasets, model_fn, seed=0, clients_per_round=3, num_epochs=1)
+    runs = training.Runs(sample.train, datasets, model_fn, training.RoundSettings(clients_per_round=3, num_epochs=1))
     process = tff.learning.algorithms.build_weighted_fed_avg(model_fn, client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.05))
     history = runs.run("a", process, num_rounds=3, eval_every=2, clients_per_round=2)
     assert "a" in capsys.readouterr().out and runs.results["a"] is history
     assert runs.accuracy_at("a", 2) == history["test_accuracy"][1]
     with pytest.raises(KeyError, match="evaluated rounds: \\[2, 3\\]"):
         runs.accuracy_at("a", 1)
-    with pytest.raises(TypeError, match="Unknown override"):
+    with pytest.raises(TypeError, match="Unknown setting"):
         runs.run("b", process, num_rounds=1, client_lr=0.1)
 
 
@@ -189,3 +198,28 @@ def test_an_empty_client_contributes_nothing_and_breaks_nothing() -> None:
         make_model_fn(linear_model, datasets[0].element_spec), client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.1))
     metrics = process.next(process.initialize(), datasets).metrics["client_work"]["train"]
     assert int(metrics["num_examples"]) == 5
+
+
+def test_evaluate_central_matches_build_fed_eval_for_the_cnn(sample: data.FederatedData) -> None:
+    datasets = data.make_federated_data(sample.test, sample.test.client_ids[:6], num_epochs=1, batch_size=9)
+    model_fn = models.make_model_fn(models.cnn_model, datasets[0].element_spec)
+    keras = models.cnn_model(seed=3)  # non-zero weights, so that predictions differ between digits
+    weights = tff.learning.models.ModelWeights.from_model(keras)
+    central = training.evaluate_central(model_fn, weights, datasets)
+    federated = training.evaluate(model_fn, weights, datasets)
+    assert central["num_examples"] == federated["num_examples"] > 0
+    assert central["sparse_categorical_accuracy"] == pytest.approx(federated["sparse_categorical_accuracy"], abs=1e-6)
+    with pytest.raises(ValueError, match="No test examples"):
+        training.evaluate_central(model_fn, weights, [datasets[0].take(0)])
+
+
+def test_poisson_sampling_draws_independent_cohorts_from_a_secret_generator(sample: data.FederatedData) -> None:
+    ids = [f"c{i}" for i in range(1000)]
+    sizes = [len(training.poisson_cohort(ids, 0.1, np.random.default_rng(i))) for i in range(200)]
+    assert 90 < np.mean(sizes) < 110 and np.std(sizes) > 3, "each client joins with probability 0.1, so cohort sizes vary"
+    spec = data.make_federated_data(sample.train, ["w000"])[0].element_spec
+    process = tff.learning.algorithms.build_weighted_fed_avg(
+        models.make_model_fn(models.linear_model, spec), client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.05))
+    settings = training.RoundSettings(clients_per_round=5, num_epochs=1, sampling="poisson")
+    runs = [training.train(process, sample.train, num_rounds=3, settings=settings, progress=False)[1]["examples"] for _ in range(2)]
+    assert runs[0] != runs[1], "two runs draw different cohorts: the generator is not seeded"

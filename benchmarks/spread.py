@@ -1,0 +1,79 @@
+"""Run-to-run spread of notebook 07's unseeded runs: DP-FedAvg at each noise level, and quantized FedAvg.
+
+    uv run python -m benchmarks.spread                  # 8 executions, about 6 min on 2 cores
+    uv run python -m benchmarks.spread --executions 2 --out /tmp/spread.json
+
+TFF draws DP noise and the quantizer's random rounding from unseeded generators, and the DP runs draw their
+cohorts by secret Poisson sampling, on purpose. So these accuracies differ between executions, and notebook 07
+quotes the ranges measured here (written to `spread.json`) to justify the margins of its checks. The settings are
+notebook 07's: the sample, the seed model, 10 rounds, `client_lr` 0.1, clip 1.0, 10 clients per round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+NOISE_MULTIPLIERS = (0.0, 0.5, 0.75, 1.0)
+BITS = (8, 4, 2)
+
+
+def measure(executions: int) -> dict[str, dict[str, list[float]]]:
+    """Return {"dp": {noise: [accuracy per execution]}, "quantized": {bits: [...]}} for notebook 07's settings."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow_federated as tff
+
+    from helpers.algorithms import build_fedavg
+    from helpers.data import load_emnist, pooled_test_data
+    from helpers.models import linear_model, make_model_fn
+    from helpers.runtime import use_private_runtime
+    from helpers.seeds import set_seeds
+    from helpers.runs import RoundSettings, Runs
+
+    use_private_runtime()
+    set_seeds(0)
+    train, test, _ = load_emnist(only_digits=True, source="sample")
+    test_data = pooled_test_data(test, 20)
+    model_fn = make_model_fn(linear_model, test_data[0].element_spec)
+    runs = Runs(train, test_data, model_fn, RoundSettings(clients_per_round=10, num_epochs=5, batch_size=20, seed=0))
+    results: dict[str, dict[str, list[float]]] = {"dp": {str(z): [] for z in NOISE_MULTIPLIERS},
+                                                  "quantized": {str(b): [] for b in BITS}}
+    for execution in range(executions):
+        for z in NOISE_MULTIPLIERS:
+            aggregator = tff.aggregators.DifferentiallyPrivateFactory.gaussian_fixed(
+                noise_multiplier=z, clients_per_round=10, clip=1.0)
+            process = build_fedavg(model_fn, 0.1, weighted=False, model_aggregator=aggregator)
+            history = runs.run(f"DP noise {z}, execution {execution}", process, num_rounds=10, eval_every=10,
+                               sampling="poisson")
+            results["dp"][str(z)].append(history["test_accuracy"][-1])
+        for bits in BITS:
+            aggregator = tff.aggregators.MeanFactory(
+                tff.aggregators.EncodedSumFactory.quantize_above_threshold(quantization_bits=bits, threshold=0))
+            process = build_fedavg(model_fn, 0.1, model_aggregator=aggregator)
+            history = runs.run(f"{bits}-bit, execution {execution}", process, num_rounds=10, eval_every=10)
+            results["quantized"][str(bits)].append(history["test_accuracy"][-1])
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--executions", type=int, default=8)
+    parser.add_argument("--out", type=Path, default=HERE / "spread.json")
+    args = parser.parse_args(argv)
+    if args.executions < 2:
+        parser.error("--executions must be at least 2: a spread needs two runs")
+    results = measure(args.executions)
+    args.out.write_text(json.dumps({"executions": args.executions, **results}, indent=1) + "\n")
+    for group, rows in results.items():
+        for key, values in rows.items():
+            print(f"{group} {key}: {min(values):.3f} to {max(values):.3f} over {len(values)} executions")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

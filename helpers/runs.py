@@ -1,0 +1,205 @@
+"""One training driver for every notebook: N rounds of a TFF LearningProcess on seeded client samples."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import time
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_federated as tff
+from tqdm.auto import tqdm
+
+from helpers.data import make_federated_data, sample_clients
+
+History = dict[str, list[float]]
+COLUMNS = ("round", "loss", "accuracy", "examples", "seconds", "test_accuracy")
+
+
+@functools.lru_cache(maxsize=None)
+def _fed_eval(model_fn: Callable[[], tff.learning.models.VariableModel]) -> tff.learning.templates.LearningProcess:
+    # Building an evaluator costs about 2 s; runs that share a model_fn share one.
+    return tff.learning.algorithms.build_fed_eval(model_fn)
+
+
+def evaluate(
+    model_fn: Callable[[], tff.learning.models.VariableModel],
+    model_weights: tff.learning.models.ModelWeights,
+    test_data: Sequence[tf.data.Dataset],
+) -> dict[str, float]:
+    """Run `build_fed_eval` once on `test_data` and return its metrics (accuracy is per example)."""
+    evaluator = _fed_eval(model_fn)
+    return _evaluate_with(evaluator, model_weights, test_data)
+
+
+def evaluate_per_client(
+    model_fn: Callable[[], tff.learning.models.VariableModel],
+    model_weights: tff.learning.models.ModelWeights,
+    client_datasets: Sequence[tf.data.Dataset],
+) -> list[dict[str, float]]:
+    """Run `build_fed_eval` on each client's dataset alone and return one metrics dict per client, in order."""
+    evaluator = _fed_eval(model_fn)
+    return [_evaluate_with(evaluator, model_weights, [ds]) for ds in client_datasets]
+
+
+@functools.lru_cache(maxsize=None)
+def _central_model(model_fn: Callable[[], tff.learning.models.VariableModel]) -> tff.learning.models.VariableModel:
+    return model_fn()
+
+
+def evaluate_central(
+    model_fn: Callable[[], tff.learning.models.VariableModel],
+    model_weights: tff.learning.models.ModelWeights,
+    test_data: Sequence[tf.data.Dataset],
+) -> dict[str, float]:
+    """Per-example accuracy of `model_weights` on all of `test_data`, computed here in the notebook's process.
+
+    It is the number `evaluate` (TFF's `build_fed_eval`) returns on the same data, as notebook 01 checks, but the
+    test set stays in this process instead of being serialized to TFF's worker at every evaluation. Only a
+    simulation can do this: it holds every client's test data in one place.
+    """
+    model = _central_model(model_fn)
+    model_weights.assign_weights_to(model)
+    correct = total = 0
+    for dataset in test_data:
+        for batch in dataset.unbatch().batch(2000):
+            predicted = tf.argmax(model.predict_on_batch(batch["x"], training=False), axis=-1, output_type=tf.int64)
+            correct += int(tf.reduce_sum(tf.cast(predicted == tf.cast(tf.reshape(batch["y"], [-1]), tf.int64), tf.int64)))
+            total += int(tf.size(batch["y"]))
+    if total == 0:
+        raise ValueError("No test examples: every dataset in test_data is empty.")
+    return {"sparse_categorical_accuracy": correct / total, "num_examples": float(total)}
+
+
+def _evaluate_with(evaluator, model_weights, test_data) -> dict[str, float]:
+    state = evaluator.set_model_weights(evaluator.initialize(), model_weights)
+    metrics = evaluator.next(state, list(test_data)).metrics["client_work"]["eval"]["current_round_metrics"]
+    return {name: float(value) for name, value in metrics.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class RoundSettings:
+    """How every round of a run picks its cohort and prepares each client's data (the glossary's names)."""
+
+    clients_per_round: int = 10
+    num_epochs: int = 5
+    batch_size: int = 20
+    seed: int = 0
+    # "seeded": exactly clients_per_round clients from helpers.data.sample_clients(seed, round), reproducible.
+    # "poisson": each client joins independently with probability clients_per_round / num_clients, drawn from a
+    # secret generator (OS entropy), as DP accountants' PoissonSampledDpEvent assumes; cohorts then vary in size.
+    sampling: str = "seeded"
+
+    def __post_init__(self) -> None:
+        if self.sampling not in ("seeded", "poisson"):
+            raise ValueError(f"sampling must be 'seeded' or 'poisson', got {self.sampling!r}.")
+        for name in ("clients_per_round", "num_epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluation:
+    """Evaluate the server model on `test_data` every `every` rounds and after the last one."""
+
+    model_fn: Callable[[], tff.learning.models.VariableModel]
+    test_data: Sequence[tf.data.Dataset]
+    every: int = 5
+
+
+def poisson_cohort(client_ids: Sequence[str], rate: float, rng: np.random.Generator) -> list[str]:
+    """Each client joins independently with probability `rate`; for a DP guarantee `rng` must be secret."""
+    return [c for c, joins in zip(client_ids, rng.random(len(client_ids)) < rate) if joins]
+
+
+def train(
+    process: tff.learning.templates.LearningProcess,
+    client_data: tff.simulation.datasets.ClientData,
+    num_rounds: int,
+    settings: RoundSettings,
+    state: Any = None,
+    start_round: int = 1,
+    evaluation: Optional[Evaluation] = None,
+    progress: bool = True,
+) -> tuple[Any, History]:
+    """Run rounds `start_round`..`start_round + num_rounds - 1`; return the final state and a per-round history."""
+    if num_rounds < 1:
+        raise ValueError(f"num_rounds must be at least 1, got {num_rounds}.")
+    kwargs = {"seed": settings.seed, "num_epochs": settings.num_epochs, "batch_size": settings.batch_size}
+    secret = np.random.default_rng() if settings.sampling == "poisson" else None  # unseeded on purpose
+    state = process.initialize() if state is None else state
+    history: History = {name: [] for name in COLUMNS}
+    examples = 0
+    # A client's preprocessed dataset is the same every round (its shuffle is seeded), so build each one once.
+    datasets: dict[str, tf.data.Dataset] = {}
+    rounds = range(start_round, start_round + num_rounds)
+    for round_num in tqdm(rounds, desc="rounds", disable=not progress, leave=False):
+        if secret is None:
+            client_ids = sample_clients(client_data.client_ids, settings.clients_per_round, round_num, settings.seed)
+        else:
+            client_ids = poisson_cohort(client_data.client_ids, settings.clients_per_round / len(client_data.client_ids), secret)
+        start = time.perf_counter()
+        new_ids = [c for c in client_ids if c not in datasets]
+        datasets.update(zip(new_ids, make_federated_data(client_data, new_ids, **kwargs)))
+        output = process.next(state, [datasets[c] for c in client_ids])
+        seconds = time.perf_counter() - start
+        state = output.state
+        metrics = output.metrics["client_work"]["train"]
+        examples += int(metrics["num_examples"])
+        last = round_num == rounds[-1]
+        test_accuracy = math.nan
+        if evaluation is not None and (round_num % evaluation.every == 0 or last):
+            weights = process.get_model_weights(state)
+            test_accuracy = evaluate_central(evaluation.model_fn, weights, evaluation.test_data)["sparse_categorical_accuracy"]
+        for name, value in zip(
+            COLUMNS,
+            (round_num, float(metrics["loss"]), float(metrics["sparse_categorical_accuracy"]), examples, seconds, test_accuracy),
+        ):
+            history[name].append(value)
+    return state, history
+
+
+class Runs:
+    """Named training runs on shared data, model and test set, kept side by side for comparison."""
+
+    def __init__(
+        self,
+        client_data: tff.simulation.datasets.ClientData,
+        test_data: Sequence[tf.data.Dataset],
+        model_fn: Callable[[], tff.learning.models.VariableModel],
+        settings: RoundSettings,
+    ) -> None:
+        """Store the defaults that every `run` uses unless it overrides them."""
+        self.client_data, self.test_data, self.model_fn, self.settings = client_data, test_data, model_fn, settings
+        self.results: dict[str, History] = {}
+
+    def run(self, name: str, process: tff.learning.templates.LearningProcess, num_rounds: int = 20, eval_every: int = 5,
+            client_data: Optional[tff.simulation.datasets.ClientData] = None,
+            model_fn: Optional[Callable[[], tff.learning.models.VariableModel]] = None, **settings: Any) -> History:
+        """Train `process` for `num_rounds`, print a summary line and keep the history.
+
+        `client_data` and `model_fn` (the model `process` trains, used to evaluate it) replace the shared ones, and
+        keyword `settings` replace fields of the shared `RoundSettings`, for this run only.
+        """
+        fields = {f.name for f in dataclasses.fields(RoundSettings)}
+        unknown = set(settings) - fields
+        if unknown:
+            raise TypeError(f"Unknown setting(s) {sorted(unknown)}; choose from {sorted(fields | {'client_data', 'model_fn'})}.")
+        evaluation = Evaluation(model_fn or self.model_fn, self.test_data, every=eval_every)
+        _, history = train(process, client_data or self.client_data, num_rounds,
+                           dataclasses.replace(self.settings, **settings), evaluation=evaluation, progress=False)
+        self.results[name] = history
+        print(f"{name:<30} test accuracy {history['test_accuracy'][-1]:.3f} after {num_rounds} rounds, "
+              f"{history['examples'][-1]:,} examples, {sum(history['seconds']):.0f} s")
+        return history
+
+    def accuracy_at(self, name: str, round_num: int) -> float:
+        """Test accuracy of run `name` at `round_num`, which must be a round where it was evaluated."""
+        history = self.results[name]
+        if round_num not in history["round"] or math.isnan(history["test_accuracy"][history["round"].index(round_num)]):
+            evaluated = [r for r, a in zip(history["round"], history["test_accuracy"]) if not math.isnan(a)]
+            raise KeyError(f"Run {name!r} was not evaluated at round {round_num}; evaluated rounds: {evaluated}.")
+        return history["test_accuracy"][history["round"].index(round_num)]

