@@ -10,7 +10,6 @@ Drift would show as a consistently lower accuracy with 20 epochs.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -19,24 +18,14 @@ HERE = Path(__file__).resolve().parent
 
 def main() -> int:
     """Run the search and write drift_search.json."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import numpy as np
 
+    from benchmarks.sample_setup import sample_setup
     from helpers.algorithms import build_fedavg
-    from helpers.data import load_emnist, pooled_test_data
-    from helpers.models import linear_model, make_model_fn
     from helpers.partitions import dirichlet_partition, pool_examples, to_client_data
-    from helpers.runs import RoundSettings, Runs
-    from helpers.runtime import use_private_runtime
-    from helpers.seeds import set_seeds
 
-    use_private_runtime()
-    set_seeds(0)
-    train, test, _ = load_emnist(only_digits=True, source="sample")
-    test_data = pooled_test_data(test, 20)
-    model_fn = make_model_fn(linear_model, test_data[0].element_spec)
+    train, _, model_fn, runs = sample_setup()
     pixels, labels = pool_examples(train)
-    runs = Runs(train, test_data, model_fn, RoundSettings(clients_per_round=10, batch_size=20))
     results: dict[str, dict[str, float]] = {}
     for seed in (0, 1, 2):
         skewed = to_client_data(pixels, labels, dirichlet_partition(

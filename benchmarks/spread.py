@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -24,22 +23,12 @@ BITS = (8, 4, 2)
 
 def measure(executions: int) -> dict[str, dict[str, list[float]]]:
     """Return {"dp": {noise: [accuracy per execution]}, "quantized": {bits: [...]}} for notebook 07's settings."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow_federated as tff
 
+    from benchmarks.sample_setup import sample_setup
     from helpers.algorithms import build_fedavg
-    from helpers.data import load_emnist, pooled_test_data
-    from helpers.models import linear_model, make_model_fn
-    from helpers.runtime import use_private_runtime
-    from helpers.seeds import set_seeds
-    from helpers.runs import RoundSettings, Runs
 
-    use_private_runtime()
-    set_seeds(0)
-    train, test, _ = load_emnist(only_digits=True, source="sample")
-    test_data = pooled_test_data(test, 20)
-    model_fn = make_model_fn(linear_model, test_data[0].element_spec)
-    runs = Runs(train, test_data, model_fn, RoundSettings(clients_per_round=10, num_epochs=5, batch_size=20, seed=0))
+    _, _, model_fn, runs = sample_setup()
     results: dict[str, dict[str, list[float]]] = {"dp": {str(z): [] for z in NOISE_MULTIPLIERS},
                                                   "quantized": {str(b): [] for b in BITS}}
     for execution in range(executions):

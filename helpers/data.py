@@ -242,6 +242,26 @@ def capped_client_ids(client_ids: Sequence[str], max_clients: int, seed: int = 0
     return [client_ids[i] for i in sorted(chosen)]
 
 
+def hold_out_clients(
+    client_data: tff.simulation.datasets.ClientData, fraction: float = 0.1, max_clients: int = 300, seed: int = 0
+) -> tuple[tff.simulation.datasets.ClientData, tff.simulation.datasets.ClientData]:
+    """Split clients into (training, validation) ClientData: a seeded `fraction` (at most `max_clients`) held out.
+
+    Hyperparameters are tuned on the held-out clients' data, so that the test split is used once, at the end.
+    Both parts are TFF ClientData built with `ClientData.from_clients_and_tf_fn`, in the original id order.
+    """
+    ids = list(client_data.client_ids)
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction must be between 0 and 1, got {fraction}.")
+    count = max(1, min(max_clients, round(fraction * len(ids))))
+    if count >= len(ids):
+        raise ValueError(f"Holding out {count} of {len(ids)} clients leaves none to train on.")
+    held = set(capped_client_ids(ids, count, seed=seed))
+    make = client_data.serializable_dataset_fn
+    return (tff.simulation.datasets.ClientData.from_clients_and_tf_fn([c for c in ids if c not in held], make),
+            tff.simulation.datasets.ClientData.from_clients_and_tf_fn([c for c in ids if c in held], make))
+
+
 def sample_clients(client_ids: Sequence[str], clients_per_round: int, round_num: int, seed: int) -> list[str]:
     """Pick `clients_per_round` distinct clients for one round; the same (seed, round_num) gives the same pick."""
     if not 0 < clients_per_round <= len(client_ids):

@@ -45,11 +45,6 @@ def evaluate_per_client(
     return [_evaluate_with(evaluator, model_weights, [ds]) for ds in client_datasets]
 
 
-@functools.lru_cache(maxsize=None)
-def _central_model(model_fn: Callable[[], tff.learning.models.VariableModel]) -> tff.learning.models.VariableModel:
-    return model_fn()
-
-
 def evaluate_central(
     model_fn: Callable[[], tff.learning.models.VariableModel],
     model_weights: tff.learning.models.ModelWeights,
@@ -61,7 +56,22 @@ def evaluate_central(
     test set stays in this process instead of being serialized to TFF's worker at every evaluation. Only a
     simulation can do this: it holds every client's test data in one place.
     """
-    model = _central_model(model_fn)
+    try:
+        return _count_correct(_central_model(model_fn), model_weights, test_data)
+    except ValueError as error:
+        if "invalid state" not in str(error):
+            raise
+        # Building TFF computations can leave a Keras model made earlier unusable in eager mode: make a new one.
+        _central_model.cache_clear()
+        return _count_correct(_central_model(model_fn), model_weights, test_data)
+
+
+@functools.lru_cache(maxsize=8)
+def _central_model(model_fn: Callable[[], tff.learning.models.VariableModel]) -> tff.learning.models.VariableModel:
+    return model_fn()  # one model per model_fn, so that its prediction function is traced once
+
+
+def _count_correct(model, model_weights, test_data) -> dict[str, float]:
     model_weights.assign_weights_to(model)
     correct = total = 0
     for dataset in test_data:
@@ -103,11 +113,15 @@ class RoundSettings:
 
 @dataclasses.dataclass(frozen=True)
 class Evaluation:
-    """Evaluate the server model on `test_data` every `every` rounds and after the last one."""
+    """Evaluate the server model on `test_data` every `every` rounds and after the last one.
+
+    `name` says which data these are ("test", "validation"); the history keeps the accuracy as f"{name}_accuracy".
+    """
 
     model_fn: Callable[[], tff.learning.models.VariableModel]
     test_data: Sequence[tf.data.Dataset]
     every: int = 5
+    name: str = "test"
 
 
 def poisson_cohort(client_ids: Sequence[str], rate: float, rng: np.random.Generator) -> list[str]:
@@ -131,7 +145,8 @@ def train(
     kwargs = {"seed": settings.seed, "num_epochs": settings.num_epochs, "batch_size": settings.batch_size}
     secret = np.random.default_rng() if settings.sampling == "poisson" else None  # unseeded on purpose
     state = process.initialize() if state is None else state
-    history: History = {name: [] for name in COLUMNS}
+    columns = COLUMNS[:-1] + (f"{evaluation.name}_accuracy" if evaluation else COLUMNS[-1],)
+    history: History = {name: [] for name in columns}
     examples = 0
     # A client's preprocessed dataset is the same every round (its shuffle is seeded), so build each one once.
     datasets: dict[str, tf.data.Dataset] = {}
@@ -155,7 +170,7 @@ def train(
             weights = process.get_model_weights(state)
             test_accuracy = evaluate_central(evaluation.model_fn, weights, evaluation.test_data)["sparse_categorical_accuracy"]
         for name, value in zip(
-            COLUMNS,
+            columns,
             (round_num, float(metrics["loss"]), float(metrics["sparse_categorical_accuracy"]), examples, seconds, test_accuracy),
         ):
             history[name].append(value)
@@ -171,9 +186,11 @@ class Runs:
         test_data: Sequence[tf.data.Dataset],
         model_fn: Callable[[], tff.learning.models.VariableModel],
         settings: RoundSettings,
+        eval_name: str = "test",
     ) -> None:
-        """Store the defaults that every `run` uses unless it overrides them."""
+        """Store the defaults that every `run` uses unless it overrides them; `eval_name` names `test_data`."""
         self.client_data, self.test_data, self.model_fn, self.settings = client_data, test_data, model_fn, settings
+        self.eval_name, self.column = eval_name, f"{eval_name}_accuracy"
         self.results: dict[str, History] = {}
 
     def run(self, name: str, process: tff.learning.templates.LearningProcess, num_rounds: int = 20, eval_every: int = 5,
@@ -188,18 +205,18 @@ class Runs:
         unknown = set(settings) - fields
         if unknown:
             raise TypeError(f"Unknown setting(s) {sorted(unknown)}; choose from {sorted(fields | {'client_data', 'model_fn'})}.")
-        evaluation = Evaluation(model_fn or self.model_fn, self.test_data, every=eval_every)
+        evaluation = Evaluation(model_fn or self.model_fn, self.test_data, every=eval_every, name=self.eval_name)
         _, history = train(process, client_data or self.client_data, num_rounds,
                            dataclasses.replace(self.settings, **settings), evaluation=evaluation, progress=False)
         self.results[name] = history
-        print(f"{name:<30} test accuracy {history['test_accuracy'][-1]:.3f} after {num_rounds} rounds, "
+        print(f"{name:<30} {self.eval_name} accuracy {history[self.column][-1]:.3f} after {num_rounds} rounds, "
               f"{history['examples'][-1]:,} examples, {sum(history['seconds']):.0f} s")
         return history
 
     def accuracy_at(self, name: str, round_num: int) -> float:
-        """Test accuracy of run `name` at `round_num`, which must be a round where it was evaluated."""
+        """Accuracy of run `name` on the evaluation data at `round_num`, which must be a round where it was evaluated."""
         history = self.results[name]
-        if round_num not in history["round"] or math.isnan(history["test_accuracy"][history["round"].index(round_num)]):
-            evaluated = [r for r, a in zip(history["round"], history["test_accuracy"]) if not math.isnan(a)]
+        if round_num not in history["round"] or math.isnan(history[self.column][history["round"].index(round_num)]):
+            evaluated = [r for r, a in zip(history["round"], history[self.column]) if not math.isnan(a)]
             raise KeyError(f"Run {name!r} was not evaluated at round {round_num}; evaluated rounds: {evaluated}.")
-        return history["test_accuracy"][history["round"].index(round_num)]
+        return history[self.column][history["round"].index(round_num)]

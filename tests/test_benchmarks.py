@@ -31,3 +31,17 @@ def test_benchmarks_reject_too_few_rounds() -> None:
     result = subprocess.run([sys.executable, "-m", "benchmarks", "--rounds", "1"], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "at least 2" in result.stderr
+
+
+def test_spread_needs_two_executions() -> None:
+    result = subprocess.run([sys.executable, "-m", "benchmarks.spread", "--executions", "1"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "at least 2" in result.stderr
+
+
+def test_spread_and_drift_results_hold_what_the_notebooks_quote() -> None:
+    spread = json.loads((ROOT / "benchmarks" / "spread.json").read_text())
+    assert spread["executions"] == len(spread["dp"]["1.0"]) == len(spread["quantized"]["2"]) >= 8
+    assert max(spread["dp"]["1.0"]) < min(spread["dp"]["0.0"]) - 0.10, "notebook 07's margin held in every execution"
+    drift = json.loads((ROOT / "benchmarks" / "drift_search.json").read_text())
+    assert sorted(drift) == ["0", "1", "2"] and all(set(row) == {"5", "20"} for row in drift.values())

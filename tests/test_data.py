@@ -191,3 +191,16 @@ def test_capped_client_ids() -> None:
     assert len(capped) == 10 and capped == sorted(capped, key=ids.index) == data.capped_client_ids(ids, 10, seed=1)
     with pytest.raises(ValueError, match="at least 1"):
         data.capped_client_ids(ids, 0)
+
+
+def test_hold_out_clients_splits_writers_without_overlap(sample: data.FederatedData) -> None:
+    training, validation = data.hold_out_clients(sample.train, fraction=0.1, seed=3)
+    assert len(validation.client_ids) == 10 and len(training.client_ids) == 90
+    assert not set(training.client_ids) & set(validation.client_ids)
+    assert sorted(training.client_ids + validation.client_ids) == sorted(sample.train.client_ids)
+    held = validation.client_ids[0]
+    ours = [int(e["label"]) for e in validation.create_tf_dataset_for_client(held)]
+    assert ours == [int(e["label"]) for e in sample.train.create_tf_dataset_for_client(held)], "the same examples"
+    assert data.hold_out_clients(sample.train, fraction=0.1, seed=3)[1].client_ids == validation.client_ids
+    with pytest.raises(ValueError, match="fraction must be between 0 and 1"):
+        data.hold_out_clients(sample.train, fraction=1.0)

@@ -14,6 +14,7 @@ import tensorflow as tf
 import tensorflow_federated as tff
 
 from helpers import data, models, partitions, plots, runs as training
+from helpers.algorithms import build_fedavg
 
 
 @pytest.fixture(scope="module")
@@ -223,3 +224,13 @@ def test_poisson_sampling_draws_independent_cohorts_from_a_secret_generator(samp
     settings = training.RoundSettings(clients_per_round=5, num_epochs=1, sampling="poisson")
     runs = [training.train(process, sample.train, num_rounds=3, settings=settings, progress=False)[1]["examples"] for _ in range(2)]
     assert runs[0] != runs[1], "two runs draw different cohorts: the generator is not seeded"
+
+
+def test_runs_name_their_evaluation_data(sample: data.FederatedData, capsys: pytest.CaptureFixture) -> None:
+    datasets = data.make_federated_data(sample.test, sample.test.client_ids[:5], num_epochs=1)
+    model_fn = models.make_model_fn(models.linear_model, datasets[0].element_spec)
+    tuning = training.Runs(sample.train, datasets, model_fn, training.RoundSettings(clients_per_round=2, num_epochs=1),
+                           eval_name="validation")
+    history = tuning.run("v", build_fedavg(model_fn, 0.05), num_rounds=2, eval_every=2)
+    assert "test_accuracy" not in history and tuning.accuracy_at("v", 2) == history["validation_accuracy"][-1]
+    assert "v" in capsys.readouterr().out.split("validation accuracy")[0]
