@@ -1,4 +1,4 @@
-"""One training driver for every notebook: N rounds of a TFF LearningProcess on seeded client samples."""
+"""The round loop of every notebook (RoundSettings, train, Runs), and three evaluations: federated, per client, central."""
 
 from __future__ import annotations
 

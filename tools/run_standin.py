@@ -23,7 +23,7 @@ from typing import Optional
 import nbformat
 import psutil
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "standin.json"
@@ -89,6 +89,8 @@ def run(path: Path, timeout: int = 1200) -> dict:
         client.execute()
     except CellExecutionError as err:
         error = str(err).strip().splitlines()[-1][:300]
+    except DeadKernelError:
+        error = "the kernel died (killed, or out of memory)"
     seconds = time.perf_counter() - start
     peak = monitor.stop() if monitor else 0
     cells = sorted(((int(k), v) for k, v in (monitor.peaks.items() if monitor else []) if k.isdigit()),
@@ -103,7 +105,7 @@ def readme_table(results: dict) -> str:
     for name in sorted(results):
         r = results[name]
         status = "passes" if r["passed"] else f"fails: `{r['error']}`"
-        rows.append(f"| {name[:2]} | {status} | {r['seconds']:.0f} s | {r['peak_gib']:.1f} GiB |")
+        rows.append(f"| {name[:2]} | {status} | {r['seconds']:.0f} s | {r['peak_gib']:.2f} GiB |")
     return "\n".join(rows)
 
 
