@@ -1,9 +1,10 @@
-"""Measure the collection: TFF's per-round overhead, cohort scaling, peak memory, and the test suite's wall time.
+"""Measure the collection: the cost of a round against a baseline and a floor, cohort scaling, memory, suite time.
 
-The measurements are here; `benchmarks/report.py` turns their results into RESULTS.md, the plot and the README block.
+The measurements are here; `benchmarks/results.py` types their results and `benchmarks/report.py` turns them into
+RESULTS.md, the plot and the README block.
 
-    uv run python -m benchmarks                 # everything (about 45 min: the suite runs 3 times)
-    uv run python -m benchmarks --suite-runs 0  # skip the suite, keep its last recorded result
+    uv run python -m benchmarks                        # everything (about 80 min: the suite runs 3 times)
+    uv run python -m benchmarks --only round_cost soak # some sections; the others keep their last results
     uv run python -m benchmarks --smoke --out /tmp/bench   # tiny settings, for the smoke test
 
 Writes `results.json`, `RESULTS.md` and `results.png` to `--out` (default: this folder). A full run to the default
@@ -30,12 +31,14 @@ from typing import Any, Callable, Optional, Sequence
 import psutil
 
 from benchmarks.report import plot, render_markdown, render_readme_block, update_readme
+from benchmarks.results import (Loop, Machine, Memory, Results, RoundCost, Scaling, ScalingRow, Soak, SoakCurve,
+                                SoakPoint, Suite, Timing)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 
-def machine() -> dict[str, Any]:
+def machine() -> Machine:
     """Describe this machine: CPU model, cores, memory, and the library versions that matter."""
     import tensorflow as tf
     import tensorflow_federated as tff
@@ -47,9 +50,9 @@ def machine() -> dict[str, Any]:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    return {"cpu": model, "cores": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-            "python": platform.python_version(), "tensorflow": tf.__version__, "tff": tff.__version__,
-            "date": datetime.date.today().isoformat()}
+    return Machine(cpu=model, cores=os.cpu_count() or 1, memory_gib=round(psutil.virtual_memory().total / 2**30, 1),
+                   python=platform.python_version(), tensorflow=tf.__version__, tff=tff.__version__,
+                   date=datetime.date.today().isoformat())
 
 
 @functools.lru_cache(maxsize=1)
@@ -60,26 +63,75 @@ def _sample_train() -> Any:
     return load_emnist(only_digits=True, source="sample").train
 
 
-def _round_data(clients_per_round: int, num_rounds: int, seed: int) -> list[list[Any]]:
-    """The preprocessed client datasets of rounds 1..num_rounds, picked as every notebook picks them."""
-    from helpers.data import make_federated_data, sample_clients
+def _round_ids(clients_per_round: int, num_rounds: int, seed: int) -> list[list[str]]:
+    """The cohorts of rounds 1..num_rounds, picked as every notebook picks them."""
+    from helpers.data import sample_clients
 
-    train = _sample_train()
-    return [make_federated_data(train, sample_clients(train.client_ids, clients_per_round, r, seed), seed=seed)
-            for r in range(1, num_rounds + 1)]
+    return [sample_clients(_sample_train().client_ids, clients_per_round, r, seed) for r in range(1, num_rounds + 1)]
 
 
-def _fedavg(element_spec: Any, client_lr: float) -> Any:
+def _round_data(cohorts: Sequence[Sequence[str]], seed: int) -> list[list[Any]]:
+    """Each cohort's preprocessed datasets, read from SQLite by TFF's ClientData, as the notebooks read them."""
+    from helpers.data import make_federated_data
+
+    return [make_federated_data(_sample_train(), cohort, seed=seed) for cohort in cohorts]
+
+
+def _round_data_in_memory(cohorts: Sequence[Sequence[str]], seed: int) -> list[list[Any]]:
+    """The same datasets, but each client's examples are read once and held in memory (`from_tensor_slices`).
+
+    The pipeline after the source is `helpers.data.preprocess`, unchanged, so the batches are the same ones.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    from helpers.data import preprocess
+
+    arrays: dict[str, dict[str, Any]] = {}
+    rounds = []
+    for cohort in cohorts:
+        for client in cohort:
+            if client not in arrays:
+                examples = list(_sample_train().create_tf_dataset_for_client(client).as_numpy_iterator())
+                arrays[client] = {"label": np.array([e["label"] for e in examples]),
+                                  "pixels": np.stack([e["pixels"] for e in examples])}
+        rounds.append([preprocess(tf.data.Dataset.from_tensor_slices(arrays[c]), seed=seed) for c in cohort])
+    return rounds
+
+
+def _fedavg(element_spec: Any, client_lr: float, loop_implementation: Any = None) -> Any:
     """TFF's weighted FedAvg for the seed's linear model, SGD on clients and server (server_lr 1.0)."""
-    from helpers.algorithms import build_fedavg
+    import tensorflow_federated as tff
+
     from helpers.models import linear_model, make_model_fn
 
-    return build_fedavg(make_model_fn(linear_model, element_spec), client_lr)
+    sgd = tff.learning.optimizers.build_sgdm
+    return tff.learning.algorithms.build_weighted_fed_avg(
+        make_model_fn(linear_model, element_spec), client_optimizer_fn=sgd(learning_rate=client_lr),
+        server_optimizer_fn=sgd(learning_rate=1.0),
+        loop_implementation=loop_implementation or tff.learning.LoopImplementation.DATASET_REDUCE)
 
 
-def time_tff_rounds(rounds: Sequence[Sequence[Any]], client_lr: float) -> tuple[list[float], list[int], list[Any]]:
-    """Run TFF FedAvg over `rounds`; return each round's seconds, examples processed, and the final trainable weights."""
-    process = _fedavg(rounds[0][0].element_spec, client_lr)
+def time_tff_rounds(rounds: Sequence[Sequence[Any]], client_lr: float, loop_implementation: Any = None,
+                    by_id: bool = False, seed: int = 0) -> tuple[list[float], list[int], list[Any]]:
+    """Run TFF FedAvg over `rounds`; return each round's seconds, examples processed, and the final trainable weights.
+
+    With `by_id`, `rounds` hold client ids and TFF builds each client's dataset from its id inside its runtime, as
+    `helpers.runs.train` has it; otherwise they hold the datasets themselves.
+    """
+    import tensorflow_federated as tff
+
+    from helpers.algorithms import build_fedavg
+    from helpers.data import client_dataset_computation
+    from helpers.models import linear_model, make_model_fn
+
+    if by_id:
+        spec = _round_data(rounds[:1], seed)[0][0].element_spec
+        dataset_computation = client_dataset_computation(_sample_train(), seed=seed)
+        process = tff.simulation.compose_dataset_computation_with_learning_process(
+            dataset_computation, build_fedavg(make_model_fn(linear_model, spec), client_lr))  # the notebooks' builder
+    else:
+        process = _fedavg(rounds[0][0].element_spec, client_lr, loop_implementation)
     state, seconds, examples = process.initialize(), [], []
     for datasets in rounds:
         start = time.perf_counter()
@@ -90,19 +142,16 @@ def time_tff_rounds(rounds: Sequence[Sequence[Any]], client_lr: float) -> tuple[
     return seconds, examples, [w.numpy() if hasattr(w, "numpy") else w for w in process.get_model_weights(state).trainable]
 
 
-def time_handwritten_rounds(rounds: Sequence[Sequence[Any]], client_lr: float,
-                            parallel: bool = True) -> tuple[list[float], list[Any]]:
-    """The same FedAvg as a tight hand-written loop: each round is one `tf.function` of local SGD plus weighted mean.
+def time_per_client_loop(rounds: Sequence[Sequence[Any]], client_lr: float) -> tuple[list[float], list[Any]]:
+    """FedAvg as one `tf.function` per round that loops over each client's tf.data batches, as TFF's clients do.
 
-    With `parallel`, every client slot has its own copy of the Keras model, so TensorFlow may run the clients'
-    loops at the same time, as TFF's worker does; without it, one model is shared and the clients run in turn.
+    Every client slot has its own copy of the Keras model, so TensorFlow may run the clients' loops side by side.
     """
     import tensorflow as tf
 
     from helpers.models import linear_model
 
-    cohort = len(rounds[0])
-    models = [linear_model() for _ in range(cohort)] if parallel else [linear_model()] * cohort
+    models = [linear_model() for _ in rounds[0]]
     loss_fn = tf.keras.losses.SparseCategoricalCrossentropy()
 
     @tf.function
@@ -134,6 +183,93 @@ def time_handwritten_rounds(rounds: Sequence[Sequence[Any]], client_lr: float,
     return seconds, weights
 
 
+def _pack(datasets: Sequence[Any], max_steps: int, batch_size: int) -> tuple[Any, Any, Any, int]:
+    """A round's batches as arrays [client, step, example, ...], zero-padded, with a mask of the real examples."""
+    import numpy as np
+
+    x = np.zeros((len(datasets), max_steps, batch_size, 784), np.float32)
+    y = np.zeros((len(datasets), max_steps, batch_size), np.int32)
+    mask = np.zeros((len(datasets), max_steps, batch_size), np.float32)
+    steps = 0
+    for c, dataset in enumerate(datasets):
+        for s, batch in enumerate(dataset.as_numpy_iterator()):
+            n = len(batch["y"])
+            x[c, s, :n], y[c, s, :n], mask[c, s, :n] = batch["x"], batch["y"][:, 0], 1.0
+            steps = max(steps, s + 1)
+    return x, y, mask, steps
+
+
+def time_compiled_rounds(rounds: Sequence[Sequence[Any]], client_lr: float, together: bool = True,
+                         batch_size: int = 20) -> tuple[list[float], list[Any]]:
+    """Plain-TF FedAvg rounds as one XLA-compiled function each, the round's batches in memory as arrays.
+
+    The arrays are packed before the clock starts. With `together`, step s of every client runs as one batched
+    matrix product, and a client with fewer batches is masked out of the steps it does not have (the fastest round
+    found for this work); otherwise the clients' loops run one after another inside the same compiled function.
+    The gradient of the mean cross-entropy of a softmax layer is written out, (p - onehot(y)) x / n, as Keras has it.
+    """
+    import tensorflow as tf
+
+    counts = [[sum(1 for _ in dataset) for dataset in datasets] for datasets in rounds]
+    max_steps = max(max(c) for c in counts)
+    packed = [_pack(datasets, max_steps, batch_size) for datasets in rounds]
+
+    @tf.function(jit_compile=True)
+    def run_round(kernel, bias, x, y, mask, num_steps):
+        clients = tf.shape(x)[0]
+        kernels, biases = tf.tile(kernel[None], [clients, 1, 1]), tf.tile(bias[None], [clients, 1])
+
+        def step(s, kernels, biases):
+            m = mask[:, s]
+            probabilities = tf.nn.softmax(tf.einsum("cbi,cio->cbo", x[:, s], kernels) + biases[:, None, :])
+            n = tf.maximum(tf.reduce_sum(m, 1), 1.0)
+            grad = (probabilities - tf.one_hot(y[:, s], 10)) * m[..., None] / n[:, None, None]
+            return (s + 1, kernels - client_lr * tf.einsum("cbi,cbo->cio", x[:, s], grad),
+                    biases - client_lr * tf.reduce_sum(grad, 1))
+
+        _, kernels, biases = tf.while_loop(lambda s, *_: s < num_steps, step, (tf.constant(0), kernels, biases))
+        examples = tf.reduce_sum(mask, [1, 2])
+        share = examples / tf.reduce_sum(examples)  # FedAvg's example-weighted mean, server SGD at 1.0
+        return tf.einsum("c,cio->io", share, kernels), tf.einsum("c,co->o", share, biases)
+
+    @tf.function(jit_compile=True)
+    def run_round_in_turn(kernel, bias, x, y, mask, num_steps):
+        kernels, biases = [], []
+        for c in range(len(rounds[0])):  # unrolled: each client's loop on its own
+            k, b = run_round.python_function(kernel, bias, x[c:c + 1], y[c:c + 1], mask[c:c + 1], num_steps[c])
+            kernels.append(k)
+            biases.append(b)
+        examples = tf.reduce_sum(mask, [1, 2])
+        share = examples / tf.reduce_sum(examples)
+        return tf.einsum("c,cio->io", share, tf.stack(kernels)), tf.einsum("c,co->o", share, tf.stack(biases))
+
+    kernel, bias, seconds = tf.zeros([784, 10]), tf.zeros([10]), []
+    for (x, y, mask, steps), client_steps in zip(packed, counts):
+        start = time.perf_counter()
+        if together:
+            kernel, bias = run_round(kernel, bias, x, y, mask, tf.constant(steps))
+        else:
+            kernel, bias = run_round_in_turn(kernel, bias, x, y, mask, tf.constant(client_steps))
+        kernel.numpy()
+        seconds.append(time.perf_counter() - start)
+    return seconds, [kernel.numpy(), bias.numpy()]
+
+
+def matmul_gflops(size: int = 2048, repeats: int = 10) -> float:
+    """This machine's float32 matrix-product throughput (GFLOP/s): the median of `repeats` size x size products."""
+    import tensorflow as tf
+
+    a = tf.random.stateless_normal([size, size], seed=[0, 0])
+    product = tf.function(lambda m: tf.matmul(m, m))
+    product(a).numpy()
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        product(a).numpy()
+        seconds.append(time.perf_counter() - start)
+    return 2 * size**3 / statistics.median(seconds) / 1e9
+
+
 def _with_context(context_factory: Optional[Callable[[], None]], fn: Callable[[], Any]) -> Any:
     """Run `fn` with a freshly installed TFF execution context (or the current one), then restore the private runtime."""
     from helpers.runtime import use_private_runtime
@@ -148,73 +284,83 @@ def _with_context(context_factory: Optional[Callable[[], None]], fn: Callable[[]
         use_private_runtime()  # between measurements, nothing listens on the network (README: Security)
 
 
-def _spread(values: Sequence[float]) -> list[float]:
-    """The smallest and largest of `values`, to show run-to-run variation next to a median."""
-    return [min(values), max(values)]
+def _timing(seconds: Sequence[float]) -> Timing:
+    """Median, fastest and slowest of the timed rounds (the first round compiles and is left out)."""
+    timed = seconds[1:]
+    return Timing(statistics.median(timed), min(timed), max(timed))
 
 
-def bench_overhead(clients_per_round: int, num_rounds: int, client_lr: float, seed: int) -> dict[str, Any]:
-    """Median TFF round time against the hand-written loop on identical work, with TFF's own levers tried."""
+NOTEBOOKS = ("TFF, as the notebooks run it (helpers.runs.train: TFF builds each dataset from the client's id; "
+             "helpers.algorithms.build_fedavg: DATASET_ITERATOR)")
+
+
+def bench_round_cost(clients_per_round: int, num_rounds: int, client_lr: float, seed: int) -> RoundCost:
+    """Median TFF round time against the fastest plain-TF loop for the same work, and against the arithmetic floor."""
     import numpy as np
     import tensorflow_federated as tff
 
-    rounds = _round_data(clients_per_round, num_rounds, seed)
-    hand_seconds, hand_weights = time_handwritten_rounds(rounds, client_lr, parallel=True)
-    hand = statistics.median(hand_seconds[1:])
-    sequential_seconds = time_handwritten_rounds(rounds, client_lr, parallel=False)[0]
-    sequential = statistics.median(sequential_seconds[1:])
-    spread = {"hand-written, side by side": _spread(hand_seconds[1:]),
-              "hand-written, in turn": _spread(sequential_seconds[1:])}
-    from helpers.runtime import use_private_runtime
+    cohorts = _round_ids(clients_per_round, num_rounds, seed)
+    rounds = _round_data(cohorts, seed)
+    loops, weights = [], {}
 
+    def record(name: str, kind: str, seconds: Sequence[float], final: Any) -> None:
+        loops.append(Loop(name, kind, _timing(seconds)))
+        weights[name] = final
+
+    record("plain TF, all clients at once, one XLA function, data in memory", "plain TF",
+           *time_compiled_rounds(rounds, client_lr))
+    record("plain TF, clients in turn, one XLA function, data in memory", "plain TF",
+           *time_compiled_rounds(rounds, client_lr, together=False))
+    record("plain TF, one tf.function, a loop over each client's tf.data batches", "plain TF",
+           *time_per_client_loop(rounds, client_lr))
+    iterator = tff.learning.LoopImplementation.DATASET_ITERATOR
     variants = {
-        # TFF's own default, for comparison: its worker listens on a network port while this row is measured.
-        "default local context": tff.backends.native.set_sync_local_cpp_execution_context,
-        # What every notebook uses: the worker in a private network namespace, behind a Unix-socket forwarder.
-        "private runtime (helpers.runtime)": use_private_runtime,
-        "max_concurrent_computation_calls=1": lambda: tff.backends.native.set_sync_local_cpp_execution_context(
-            max_concurrent_computation_calls=1),
-        f"default_num_clients={clients_per_round}": lambda: tff.backends.native.set_sync_local_cpp_execution_context(
-            default_num_clients=clients_per_round),
+        NOTEBOOKS: dict(rounds=cohorts, by_id=True, seed=seed),
+        "TFF, datasets built in the notebook's process from SQLite": dict(rounds=rounds),
+        "TFF, the same, loop_implementation=DATASET_ITERATOR": dict(rounds=rounds, loop_implementation=iterator),
+        "TFF, client data held in memory (from_tensor_slices)": dict(rounds=_round_data_in_memory(cohorts, seed)),
     }
-    results, examples, max_difference = {}, None, 0.0
-    for name, factory in variants.items():
-        seconds, examples, weights = _with_context(factory, lambda: time_tff_rounds(rounds, client_lr))
-        results[name] = statistics.median(seconds[1:])
-        spread[name] = _spread(seconds[1:])
-        max_difference = max(max_difference, max(float(np.max(np.abs(a - b))) for a, b in zip(weights, hand_weights)))
-    # Where the time goes. (1) The input pipeline alone: read every client's batches once, in the driver.
-    reading = []
-    for datasets in rounds[1:]:
-        start = time.perf_counter()
-        for dataset in datasets:
-            for _ in dataset:
-                pass
-        reading.append(time.perf_counter() - start)
-    # (2) The fixed cost of a round: the same rounds with every client cut to one batch.
-    one_batch = [[dataset.take(1) for dataset in datasets] for datasets in rounds]
-    fixed_tff = statistics.median(time_tff_rounds(one_batch, client_lr)[0][1:])
-    fixed_hand = statistics.median(time_handwritten_rounds(one_batch, client_lr)[0][1:])
-    best = min(results, key=results.get)
-    return {"clients_per_round": clients_per_round, "timed_rounds": num_rounds - 1,
-            "examples_per_round": statistics.median(examples[1:]), "handwritten_s": hand,
-            "handwritten_sequential_s": sequential, "tff_s": results, "best": best, "ratio": results[best] / hand,
-            "ratio_default": results["default local context"] / hand, "reading_s": statistics.median(reading),
-            "one_batch_tff_s": fixed_tff, "one_batch_handwritten_s": fixed_hand,
-            "max_weight_difference": max_difference, "spread_s": spread}
+    # Each variant runs twice, interleaved with the others, so that a slow spell of the machine hits them all alike.
+    seconds: dict[str, list[float]] = {name: [] for name in variants}
+    examples: list[int] = []
+    for _ in range(2):
+        for name, kwargs in variants.items():
+            measured, examples, final = _with_context(None, lambda: time_tff_rounds(client_lr=client_lr, **kwargs))
+            seconds[name] += measured[1:]
+            weights[name] = final
+    for name in variants:
+        loops.append(Loop(name, "tff", Timing(statistics.median(seconds[name]), min(seconds[name]), max(seconds[name]))))
+    baseline = min((loop for loop in loops if loop.kind == "plain TF"), key=lambda loop: loop.timing.median_s).name
+    reference = weights[baseline]
+    difference = max(float(np.max(np.abs(a - b))) for final in weights.values() for a, b in zip(final, reference))
+    steps = statistics.median(sum(sum(1 for _ in dataset) for dataset in datasets) for datasets in rounds[1:])
+    examples_per_round = statistics.median(examples[1:])
+    # A dense softmax layer costs 2*784*10 FLOPs per example forward and as many for the weight gradient.
+    return RoundCost(clients_per_round=clients_per_round, timed_rounds=num_rounds - 1,
+                     examples_per_round=examples_per_round, batch_steps_per_round=steps,
+                     flops_per_round=examples_per_round * 4 * 784 * 10, matmul_gflops=matmul_gflops(), loops=loops,
+                     baseline=baseline, notebooks=NOTEBOOKS, max_weight_difference=difference, machine=machine())
 
 
-def bench_scaling(cohorts: Sequence[int], num_rounds: int, client_lr: float, seed: int) -> dict[str, Any]:
+def bench_scaling(cohorts: Sequence[int], num_rounds: int, client_lr: float, seed: int) -> Scaling:
     """Examples per second of TFF FedAvg for each cohort size (median round after one warm-up round)."""
     rows = []
     for clients_per_round in cohorts:
-        rounds = _round_data(clients_per_round, num_rounds, seed)
+        rounds = _round_data(_round_ids(clients_per_round, num_rounds, seed), seed)
         seconds, examples, _ = time_tff_rounds(rounds, client_lr)
-        rates = [n / s for n, s in zip(examples[1:], seconds[1:])]
-        rows.append({"clients_per_round": clients_per_round, "round_s": statistics.median(seconds[1:]),
-                     "round_spread_s": _spread(seconds[1:]),
-                     "examples_per_round": statistics.median(examples[1:]), "examples_per_s": statistics.median(rates)})
-    return {"timed_rounds": num_rounds - 1, "rows": rows}
+        rows.append(ScalingRow(clients_per_round, statistics.median(examples[1:]), _timing(seconds)))
+    return Scaling(num_rounds - 1, rows, machine())
+
+
+def _tree_rss(parent: psutil.Process) -> int:
+    """Summed RSS (bytes) of `parent` and all its descendants, TFF's worker included."""
+    total = 0
+    for process in [parent] + parent.children(recursive=True):
+        try:
+            total += process.memory_info().rss
+        except psutil.Error:
+            pass  # it exited between listing and reading
+    return total
 
 
 def _peak_tree_rss(command: Sequence[str], env: dict[str, str]) -> tuple[int, float, int]:
@@ -227,10 +373,9 @@ def _peak_tree_rss(command: Sequence[str], env: dict[str, str]) -> tuple[int, fl
     reader.start()
     while process.poll() is None:
         try:
-            tree = [parent] + parent.children(recursive=True)
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            peak = max(peak, _tree_rss(parent))
         except psutil.Error:
-            pass  # a child exited between listing and reading
+            pass
         time.sleep(0.1)
     reader.join()
     if process.returncode:
@@ -238,7 +383,7 @@ def _peak_tree_rss(command: Sequence[str], env: dict[str, str]) -> tuple[int, fl
     return process.returncode, time.perf_counter() - start, peak
 
 
-def bench_memory(num_rounds: int, runs: int) -> dict[str, Any]:
+def bench_memory(num_rounds: int, runs: int) -> Memory:
     """Peak RSS (driver plus TFF's worker) of `python -m helpers.program` for `num_rounds` rounds, `runs` times."""
     peaks, walls = [], []
     for _ in range(runs):
@@ -250,11 +395,57 @@ def bench_memory(num_rounds: int, runs: int) -> dict[str, Any]:
             raise RuntimeError(f"The training run failed with exit code {code}; see its error output above.")
         peaks.append(peak)
         walls.append(wall)
-    return {"rounds": num_rounds, "runs": runs, "peak_gib": statistics.median(peaks) / 2**30,
-            "peak_gib_max": max(peaks) / 2**30, "wall_s": statistics.median(walls)}
+    return Memory(rounds=num_rounds, runs=runs, peak_gib=statistics.median(peaks) / 2**30,
+                  peak_gib_max=max(peaks) / 2**30, wall_s=statistics.median(walls), machine=machine())
 
 
-def bench_suite(runs: int) -> dict[str, Any]:
+SAVED = "Saved the state after round "
+
+
+def soak_curve(source: str, num_rounds: int, every: int) -> SoakCurve:
+    """Run `python -m helpers.program` for `num_rounds` rounds on `source` ("sample" or "emnist"); sample its RSS.
+
+    The program prints a line at every checkpoint (`every` rounds); the RSS of the driver plus its TFF worker is read
+    at each of them, and a thread tracks the peak in between (every 0.5 s).
+    """
+    from helpers.data import load_emnist
+
+    clients = len(load_emnist(source=source).train.client_ids)
+    with tempfile.TemporaryDirectory() as checkpoints:
+        command = [sys.executable, "-m", "helpers.program", "--rounds", str(num_rounds), "--checkpoint-dir",
+                   checkpoints, "--checkpoint-every", str(every), "--no-progress"]
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "FL_DATA": source}, stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, text=True)
+        parent, peak, points = psutil.Process(process.pid), [0], []
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.wait(0.5):
+                peak[0] = max(peak[0], _tree_rss(parent))
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        for line in process.stdout:
+            if line.startswith(SAVED):
+                rss = _tree_rss(parent)
+                peak[0] = max(peak[0], rss)
+                points.append(SoakPoint(int(line[len(SAVED):].rstrip(".\n")), time.perf_counter() - start,
+                                        rss / 2**30, peak[0] / 2**30))
+                print(f"  {source}: round {points[-1].round}, {points[-1].rss_gib:.2f} GiB", flush=True)
+        done.set()
+        if process.wait():
+            raise RuntimeError(f"The {source} soak run failed with exit code {process.returncode}.")
+    return SoakCurve(source=source, clients=clients, clients_per_round=10, points=points)
+
+
+def bench_soak(num_rounds: int, every: int, sources: Sequence[str]) -> Soak:
+    """Memory over a long run, on each data source in `sources`."""
+    return Soak(rounds=num_rounds, curves=[soak_curve(source, num_rounds, every) for source in sources],
+                machine=machine())
+
+
+def bench_suite(runs: int) -> Suite:
     """Wall time of the README's test command (`pytest` on the offline sample), `runs` times."""
     walls, codes = [], []
     for i in range(runs):
@@ -264,8 +455,11 @@ def bench_suite(runs: int) -> dict[str, Any]:
         walls.append(time.perf_counter() - start)
         codes.append(code)
         print(f"  suite run {i + 1}/{runs}: {walls[-1] / 60:.1f} min, exit code {code}", flush=True)
-    return {"runs": runs, "minutes": statistics.median(walls) / 60, "minutes_all": [w / 60 for w in walls],
-            "all_passed": not any(codes)}
+    return Suite(runs=runs, minutes=statistics.median(walls) / 60, minutes_all=[w / 60 for w in walls],
+                 all_passed=not any(codes), machine=machine())
+
+
+SECTION_NAMES = ("round_cost", "scaling", "memory", "soak", "suite")
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -273,16 +467,25 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=HERE, help="where to write results.json, RESULTS.md, results.png")
     parser.add_argument("--smoke", action="store_true", help="tiny settings that only check the code runs")
-    parser.add_argument("--suite-runs", type=int, default=3, help="times to run the test suite (0 keeps the last result)")
-    parser.add_argument("--rounds", type=int, default=6, help="rounds per timing run; the first is a warm-up")
+    parser.add_argument("--only", nargs="+", choices=SECTION_NAMES, default=list(SECTION_NAMES),
+                        help="measure these sections; the others keep their last results")
+    parser.add_argument("--suite-runs", type=int, default=3, help="times to run the test suite")
+    parser.add_argument("--rounds", type=int, default=11, help="rounds per timing run; the first is a warm-up")
     parser.add_argument("--memory-rounds", type=int, default=50)
     parser.add_argument("--memory-runs", type=int, default=3)
+    parser.add_argument("--soak-rounds", type=int, default=500)
+    parser.add_argument("--soak-sources", nargs="+", default=["sample", "emnist"],
+                        help="data sources of the soak runs; emnist needs ~/.tff/emnist_all.sqlite (or the stand-in)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.smoke:
-        args.suite_runs, args.rounds, args.memory_rounds, args.memory_runs = 0, 3, 2, 1
+        args.rounds, args.memory_rounds, args.memory_runs, args.soak_rounds = 3, 2, 1, 4
+        args.soak_sources = ["sample"]
+        args.only = [name for name in args.only if name != "suite"]
     if args.rounds < 2:
         parser.error("--rounds must be at least 2: the first round is a warm-up.")
+    if "suite" in args.only and args.suite_runs < 1:
+        parser.error("--suite-runs must be at least 1; leave the suite out with --only.")
     return args
 
 
@@ -298,30 +501,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    """Run the benchmarks chosen by `args`."""
-    from helpers.seeds import set_seeds
-
+    """Run the benchmark sections chosen by `args`."""
     from helpers.runtime import use_private_runtime
+    from helpers.seeds import set_seeds
 
     use_private_runtime()
     set_seeds(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     store = args.out / "results.json"
-    results = json.loads(store.read_text()) if store.is_file() else {}
-    info = machine()
+    results = Results.load(store)
     cohorts = (2, 4) if args.smoke else (10, 20, 50, 100)
-    print("1/4 framework overhead", flush=True)
-    results["overhead"] = {**bench_overhead(cohorts[0], args.rounds, 0.1, args.seed), "machine": info}
-    print("2/4 scaling with the cohort", flush=True)
-    results["scaling"] = {**bench_scaling(cohorts, args.rounds, 0.1, args.seed), "machine": info}
-    print("3/4 peak memory", flush=True)
-    results["memory"] = {**bench_memory(args.memory_rounds, args.memory_runs), "machine": info}
-    if args.suite_runs > 0:
-        print(f"4/4 test suite, {args.suite_runs} runs", flush=True)
-        results["suite"] = {**bench_suite(args.suite_runs), "machine": info}
-    else:
-        print("4/4 test suite: skipped (--suite-runs 0); keeping the last result, if any", flush=True)
-    store.write_text(json.dumps(results, indent=2) + "\n")
+    measure = {
+        "round_cost": lambda: bench_round_cost(cohorts[0], args.rounds, 0.1, args.seed),
+        "scaling": lambda: bench_scaling(cohorts, args.rounds, 0.1, args.seed),
+        "memory": lambda: bench_memory(args.memory_rounds, args.memory_runs),
+        "soak": lambda: bench_soak(args.soak_rounds, max(1, args.soak_rounds // 10), args.soak_sources),
+        "suite": lambda: bench_suite(args.suite_runs),
+    }
+    for number, name in enumerate(SECTION_NAMES, 1):
+        if name in args.only:
+            print(f"{number}/{len(SECTION_NAMES)} {name}", flush=True)
+            setattr(results, name, measure[name]())
+            results.save(store)  # a long run keeps what it has measured so far
     (args.out / "RESULTS.md").write_text(render_markdown(results))
     plot(results, args.out / "results.png")
     if args.out.resolve() == HERE and not args.smoke:

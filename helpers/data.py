@@ -72,6 +72,32 @@ def sample_cache_dir(sample_file: Path = SAMPLE_FILE) -> Path:
     return folder
 
 
+def cached_sql_client_data(
+    client_ids: Sequence[str], dataset_fn: Any, content: Sequence[bytes], element_spec: Any
+) -> tff.simulation.datasets.ClientData:
+    """A ClientData kept in a SQLite file written by TFF's `save_to_sql_client_data` and read by its loader.
+
+    The file is named by a hash of `content` (the bytes that determine the data), so the same partition is written
+    once; a half-written file is never used. The clients come back in `client_ids` order.
+    """
+    digest = hashlib.sha256()
+    for chunk in content:
+        digest.update(hashlib.sha256(chunk).digest())
+    folder = _cache_root() / "partitions"
+    target = folder / f"{digest.hexdigest()[:24]}.sqlite"
+    if not target.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f"{target.name}.{os.getpid()}.partial"
+        partial.unlink(missing_ok=True)
+        tff.simulation.datasets.save_to_sql_client_data(list(client_ids), dataset_fn, str(partial))
+        partial.replace(target)
+    stored = tff.simulation.datasets.load_and_parse_sql_client_data(str(target), element_spec)
+    missing = set(client_ids) - set(stored.client_ids)
+    if missing:
+        raise DataSourceError(f"{target} lacks clients {sorted(missing)[:3]}; delete it and run again.")
+    return tff.simulation.datasets.ClientData.from_clients_and_tf_fn(list(client_ids), stored.serializable_dataset_fn)
+
+
 def split_sizes(sqlite_path: Path) -> dict[str, tuple[int, int]]:
     """Return {split_name: (number of clients, number of examples)} from EMNIST's client_metadata table."""
     try:
@@ -200,6 +226,31 @@ def make_federated_data(
             f"for example {sorted(known)[:3]}."
         )
     return [preprocess(client_data.create_tf_dataset_for_client(c), **preprocess_kwargs) for c in client_ids]
+
+
+def client_dataset_computation(
+    client_data: tff.simulation.datasets.ClientData, **preprocess_kwargs: Any
+) -> tff.Computation:
+    """A TFF computation from a client id to that client's preprocessed dataset, built inside TFF's runtime.
+
+    `tff.simulation.compose_dataset_computation_with_learning_process` puts it in front of a process, whose `next`
+    then takes client ids instead of datasets. The notebook's process creates no dataset per round: every tf.data
+    dataset created in Python adds about 0.17 MB that is never freed (its traced functions stay registered), which
+    grew a 500-round run by a quarter (benchmarks/RESULTS.md, section 4). The datasets are the ones
+    `make_federated_data` gives, batch for batch: the shuffle gets the same graph-level seed as it would here.
+    """
+    from tensorflow.python.framework import random_seed  # the (global, op) seed pair an eager shuffle would use
+
+    global_seed, _ = random_seed.get_seed(preprocess_kwargs.get("seed", 0))
+    make_dataset = client_data.serializable_dataset_fn
+
+    @tff.tensorflow.computation(tf.string)
+    def client_dataset(client_id):
+        if global_seed is not None and global_seed != random_seed.DEFAULT_GRAPH_SEED:
+            tf.random.set_seed(global_seed)  # this computation's graph seed: the eager one, so the same shuffle
+        return preprocess(make_dataset(client_id), **preprocess_kwargs)
+
+    return client_dataset
 
 
 def pool_batches(datasets: Sequence[tf.data.Dataset]) -> collections.OrderedDict:

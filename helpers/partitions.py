@@ -52,7 +52,28 @@ def pool_examples(
 
 
 def to_client_data(pixels: np.ndarray, labels: np.ndarray, parts: Sequence[np.ndarray], prefix: str = "c") -> tff.simulation.datasets.ClientData:
-    """Wrap index partitions as a TFF ClientData with EMNIST's element structure (pixels, label)."""
-    return tff.simulation.datasets.TestClientData(
-        {f"{prefix}{i:03d}": {"label": labels[idx], "pixels": pixels[idx]} for i, idx in enumerate(parts)}
-    )
+    """Make index partitions a TFF ClientData with EMNIST's element structure (pixels, label), stored like EMNIST.
+
+    TFF's `save_to_sql_client_data` writes the clients to a SQLite file (cached under ~/.cache/fl-tutorials, named
+    by its content) and `load_and_parse_sql_client_data` reads it back, so the data stay on disk, as EMNIST's do.
+    (`TestClientData` would put every pooled digit into TensorFlow's graph, and into every computation that builds
+    client datasets.) Client ids are `prefix` plus the partition's number, in partition order.
+    """
+    import tensorflow as tf
+
+    from helpers.data import cached_sql_client_data
+
+    width = max(3, len(str(len(parts) - 1)))
+    ids = [f"{prefix}{i:0{width}d}" for i in range(len(parts))]
+    pixels, labels = np.asarray(pixels, np.float32), np.asarray(labels, np.int32)
+    if any(len(idx) == 0 for idx in parts):
+        raise ValueError("Every partition needs at least one example; drop the empty ones first.")
+    chosen = dict(zip(ids, parts))
+    content = [prefix.encode(), pixels.tobytes(), labels.tobytes()] + [np.asarray(idx, np.int64).tobytes() for idx in parts]
+
+    def dataset_fn(client_id: str) -> tf.data.Dataset:
+        idx = chosen[client_id]
+        return tf.data.Dataset.from_tensor_slices({"label": labels[idx], "pixels": pixels[idx]})
+
+    return cached_sql_client_data(ids, dataset_fn, content, element_spec={
+        "label": tf.TensorSpec([], tf.int32), "pixels": tf.TensorSpec([28, 28], tf.float32)})

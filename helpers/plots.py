@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Mapping, Optional, Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import EngFormatter, MaxNLocator
 import numpy as np
 import tensorflow_federated as tff
 
@@ -89,6 +90,9 @@ def plot_runs(
         ax.plot(xs[keep], ys[keep], linestyle=styles[i % len(styles)], marker=markers[i % len(markers)],
                 markersize=4, alpha=0.85, label=name)
     ax.set_xlabel("examples processed" if x == "examples" else x)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+    if x == "examples":
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 250k, not 250000: long labels would run together
     ax.set_ylabel(y.replace("_", " "))
     ax.set_title(title or f"{y.replace('_', ' ')} by {'examples processed' if x == 'examples' else x}")
     ax.grid(alpha=0.3)

@@ -13,7 +13,7 @@ import tensorflow as tf
 import tensorflow_federated as tff
 from tqdm.auto import tqdm
 
-from helpers.data import make_federated_data, sample_clients
+from helpers.data import client_dataset_computation, sample_clients
 
 History = dict[str, list[float]]
 COLUMNS = ("round", "loss", "accuracy", "examples", "seconds", "test_accuracy")
@@ -129,6 +129,24 @@ def poisson_cohort(client_ids: Sequence[str], rate: float, rng: np.random.Genera
     return [c for c, joins in zip(client_ids, rng.random(len(client_ids)) < rate) if joins]
 
 
+def _taking_client_ids(process: tff.learning.templates.LearningProcess, client_data: tff.simulation.datasets.ClientData,
+                       settings: RoundSettings) -> tff.learning.templates.LearningProcess:
+    """`process` composed with a computation that builds each client's dataset from its id, inside TFF's runtime."""
+    from tensorflow.python.framework import random_seed
+
+    global_seed = random_seed.get_seed(settings.seed)[0]  # set_seeds changes it, and with it the shuffles
+    return _compose(process, client_data, settings.num_epochs, settings.batch_size, settings.seed, global_seed)
+
+
+@functools.lru_cache(maxsize=16)
+def _compose(process: tff.learning.templates.LearningProcess, client_data: tff.simulation.datasets.ClientData,
+             num_epochs: int, batch_size: int, seed: int, global_seed: object) -> tff.learning.templates.LearningProcess:
+    # One composed process per (process, data, settings): TFF's worker keeps every new computation it is sent (about
+    # 3 MB each), so a training program that calls `train` once per round must not compose a new one each time.
+    dataset_computation = client_dataset_computation(client_data, num_epochs=num_epochs, batch_size=batch_size, seed=seed)
+    return tff.simulation.compose_dataset_computation_with_learning_process(dataset_computation, process)
+
+
 def train(
     process: tff.learning.templates.LearningProcess,
     client_data: tff.simulation.datasets.ClientData,
@@ -145,11 +163,11 @@ def train(
     kwargs = {"seed": settings.seed, "num_epochs": settings.num_epochs, "batch_size": settings.batch_size}
     secret = np.random.default_rng() if settings.sampling == "poisson" else None  # unseeded on purpose
     state = process.initialize() if state is None else state
+    # TFF builds each client's dataset from its id, inside its runtime: `next` takes ids, not datasets.
+    by_id = _taking_client_ids(process, client_data, settings)
     columns = COLUMNS[:-1] + (f"{evaluation.name}_accuracy" if evaluation else COLUMNS[-1],)
     history: History = {name: [] for name in columns}
     examples = 0
-    # A client's preprocessed dataset is the same every round (its shuffle is seeded), so build each one once.
-    datasets: dict[str, tf.data.Dataset] = {}
     rounds = range(start_round, start_round + num_rounds)
     for round_num in tqdm(rounds, desc="rounds", disable=not progress, leave=False):
         if secret is None:
@@ -157,9 +175,7 @@ def train(
         else:
             client_ids = poisson_cohort(client_data.client_ids, settings.clients_per_round / len(client_data.client_ids), secret)
         start = time.perf_counter()
-        new_ids = [c for c in client_ids if c not in datasets]
-        datasets.update(zip(new_ids, make_federated_data(client_data, new_ids, **kwargs)))
-        output = process.next(state, [datasets[c] for c in client_ids])
+        output = by_id.next(state, client_ids)
         seconds = time.perf_counter() - start
         state = output.state
         metrics = output.metrics["client_work"]["train"]

@@ -47,6 +47,14 @@ def test_pool_and_wrap_round_trip(sample: data.FederatedData) -> None:
     parts = partitions.iid_partition(len(labels), [100] * 10, np.random.default_rng(1))
     wrapped = partitions.to_client_data(pixels, labels, parts, prefix="t")
     assert wrapped.client_ids[:2] == ["t000", "t001"]
+    stored = list(wrapped.create_tf_dataset_for_client("t003").as_numpy_iterator())
+    assert [int(e["label"]) for e in stored] == labels[parts[3]].tolist(), "a client's examples, in partition order"
+    assert np.array_equal(np.stack([e["pixels"] for e in stored]), pixels[parts[3]])
+    files = sorted((data._cache_root() / "partitions").glob("*.sqlite"))
+    partitions.to_client_data(pixels, labels, parts, prefix="t")  # the same partition: the same file, not rewritten
+    assert sorted((data._cache_root() / "partitions").glob("*.sqlite")) == files
+    with pytest.raises(ValueError, match="at least one example"):
+        partitions.to_client_data(pixels, labels, [parts[0], np.array([], int)])
     counts = data.label_counts(wrapped)
     assert counts.shape == (10, 10) and counts.sum() == 1000
     assert np.array_equal(counts.sum(axis=0), np.bincount(labels, minlength=10))
@@ -98,6 +106,34 @@ def test_training_driver_history_and_resume(sample: data.FederatedData) -> None:
     assert later["round"] == [3, 4]
     for a, b in zip(process.get_model_weights(state).trainable, process.get_model_weights(resumed).trainable):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_train_builds_in_tff_the_very_datasets_the_driver_would(sample: data.FederatedData) -> None:
+    """`train` hands TFF client ids; the datasets TFF builds from them are the driver's, shuffle and all."""
+    spec = data.make_federated_data(sample.train, ["w000"])[0].element_spec
+    process = build_fedavg(models.make_model_fn(models.linear_model, spec), client_lr=0.1)
+    settings = training.RoundSettings(clients_per_round=4, num_epochs=2, seed=3)
+    by_id, _ = training.train(process, sample.train, num_rounds=3, settings=settings, progress=False)
+    state = process.initialize()
+    for round_num in (1, 2, 3):
+        cohort = data.sample_clients(sample.train.client_ids, 4, round_num, seed=3)
+        state = process.next(state, data.make_federated_data(sample.train, cohort, num_epochs=2, seed=3)).state
+    for a, b in zip(process.get_model_weights(state).trainable, process.get_model_weights(by_id).trainable):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_build_fedavg_loop_gives_tffs_default_weights_for_the_cnn(sample: data.FederatedData) -> None:
+    """build_fedavg's DATASET_ITERATOR loop is a speed choice only: the same weights as TFF's default loop."""
+    datasets = data.make_federated_data(sample.train, sample.train.client_ids[:3], num_epochs=1)
+    model_fn = models.make_model_fn(models.cnn_model, datasets[0].element_spec)
+    default = tff.learning.algorithms.build_weighted_fed_avg(
+        model_fn, client_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate=0.1),
+        server_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate=1.0))
+    ours = build_fedavg(model_fn, client_lr=0.1)
+    a = default.get_model_weights(default.next(default.initialize(), datasets).state).trainable
+    b = ours.get_model_weights(ours.next(ours.initialize(), datasets).state).trainable
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
 
 
 def test_training_driver_rejects_bad_arguments(sample: data.FederatedData) -> None:
@@ -234,3 +270,44 @@ def test_runs_name_their_evaluation_data(sample: data.FederatedData, capsys: pyt
     history = tuning.run("v", build_fedavg(model_fn, 0.05), num_rounds=2, eval_every=2)
     assert "test_accuracy" not in history and tuning.accuracy_at("v", 2) == history["validation_accuracy"][-1]
     assert "v" in capsys.readouterr().out.split("validation accuracy")[0]
+
+
+def _overlapping_tick_labels(fig: "matplotlib.figure.Figure") -> list[str]:
+    """Pairs of visible tick labels, on any axis of `fig`, whose drawn boxes intersect."""
+    renderer = fig.canvas.get_renderer()
+    clashes = []
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            labels = [t for t in axis.get_ticklabels() if t.get_visible() and t.get_text()]
+            boxes = [t.get_window_extent(renderer) for t in labels]
+            for i in range(len(boxes)):
+                for j in range(i + 1, len(boxes)):
+                    if boxes[i].overlaps(boxes[j]):
+                        clashes.append(f"{labels[i].get_text()!r} / {labels[j].get_text()!r}")
+    return clashes
+
+
+def test_every_helper_figure_is_titled_labelled_and_has_readable_ticks() -> None:
+    """The plots the notebooks draw, at the sizes they draw them (full-size EMNIST where that is larger)."""
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(0)
+    rounds = list(range(1, 51))
+    history = {"round": rounds, "loss": list(np.linspace(2, 0.5, 50)), "accuracy": list(np.linspace(0.2, 0.9, 50)),
+               "examples": [4_500 * r for r in rounds], "test_accuracy": [0.8 if r % 5 == 0 else math.nan for r in rounds]}
+    counts = rng.integers(0, 60, size=(3383, 10))
+    axes = [plots.plot_runs({f"run {i}": history for i in range(6)}),
+            plots.plot_runs({"a": history}, x="examples"),
+            plots.plot_examples_per_client(counts, title="examples per client"),
+            plots.plot_label_heatmap(counts, title="label shares"),
+            plots.plot_client_accuracy(rng.random(3383), title="per-client accuracy")]
+    figures = [ax.figure for ax in axes] + [plots.plot_history(history)]
+    for fig in figures:
+        fig.canvas.draw()
+        assert not _overlapping_tick_labels(fig), _overlapping_tick_labels(fig)
+        for ax in fig.axes:
+            if ax.get_label() == "<colorbar>":
+                assert ax.get_ylabel(), "a colour bar says what its colours mean"
+                continue
+            assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel(), f"untitled or unlabelled axes in {fig}"
+        plt.close(fig)
