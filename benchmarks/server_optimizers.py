@@ -39,7 +39,7 @@ def contenders(model_fn: Callable[[], Any]) -> dict[str, Any]:
 
 
 GAPS = {"FedAdam - FedAvg": ("FedAdam (server Adam 0.01)", "FedAvg (client_lr 0.02)"),
-        "FedYogi - FedAdam": ("FedYogi (server Yogi 0.01)", "FedAdam (server Adam 0.01)"),
+        "FedAdam - FedYogi": ("FedAdam (server Adam 0.01)", "FedYogi (server Yogi 0.01)"),
         "FedProx - FedAvg": ("FedProx (mu 0.1)", "FedAvg (client_lr 0.02)")}
 
 

@@ -80,7 +80,7 @@ def cached_sql_client_data(
     The file is named by a hash of `content` (the bytes that determine the data), so the same partition is written
     once; a half-written file is never used. The clients come back in `client_ids` order.
     """
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(b"index on client_id")  # files written with another index (or none) are not reused
     for chunk in content:
         digest.update(hashlib.sha256(chunk).digest())
     folder = _cache_root() / "partitions"
@@ -90,6 +90,14 @@ def cached_sql_client_data(
         partial = folder / f"{target.name}.{os.getpid()}.partial"
         partial.unlink(missing_ok=True)
         tff.simulation.datasets.save_to_sql_client_data(list(client_ids), dataset_fn, str(partial))
+        # TFF's writer makes no index, and TFF's reader selects one client's rows per dataset (by client_id alone when
+        # there are no split names): without an index, every client dataset built in a round scans the whole file.
+        con = sqlite3.connect(partial)
+        try:
+            con.execute("CREATE INDEX examples_client_split ON examples (client_id, split_name)")
+            con.commit()
+        finally:
+            con.close()
         partial.replace(target)
     stored = tff.simulation.datasets.load_and_parse_sql_client_data(str(target), element_spec)
     missing = set(client_ids) - set(stored.client_ids)
@@ -235,9 +243,9 @@ def client_dataset_computation(
 
     `tff.simulation.compose_dataset_computation_with_learning_process` puts it in front of a process, whose `next`
     then takes client ids instead of datasets. The notebook's process creates no dataset per round: every tf.data
-    dataset created in Python adds about 0.17 MB that is never freed (its traced functions stay registered), which
-    grew a 500-round run by a quarter (benchmarks/RESULTS.md, section 4). The datasets are the ones
-    `make_federated_data` gives, batch for batch: the shuffle gets the same graph-level seed as it would here.
+    dataset created in Python adds about 0.17 MB that TensorFlow never frees (cause not pinned down), and building
+    them here grew a 500-round run by 29% on the sample and 81% at full size (README, Benchmarks). The datasets
+    are the ones `make_federated_data` gives, batch for batch: the shuffle gets the graph-level seed it would get here.
     """
     from tensorflow.python.framework import random_seed  # the (global, op) seed pair an eager shuffle would use
 

@@ -143,7 +143,16 @@ def _compose(process: tff.learning.templates.LearningProcess, client_data: tff.s
              num_epochs: int, batch_size: int, seed: int, global_seed: object) -> tff.learning.templates.LearningProcess:
     # One composed process per (process, data, settings): TFF's worker keeps every new computation it is sent (about
     # 3 MB each), so a training program that calls `train` once per round must not compose a new one each time.
-    dataset_computation = client_dataset_computation(client_data, num_epochs=num_epochs, batch_size=batch_size, seed=seed)
+    try:
+        dataset_computation = client_dataset_computation(client_data, num_epochs=num_epochs, batch_size=batch_size,
+                                                         seed=seed)
+    except (ValueError, TypeError, RuntimeError) as error:  # RuntimeError: an eager tensor captured in a graph
+        raise TypeError(
+            "train() lets TFF build each client's dataset from its id, so the ClientData's dataset function must be "
+            "TensorFlow code that takes the id as a string tensor: compare ids with tf.equal, not `in` or `==` on "
+            "Python strings, make its tensors inside the function (or pass lists), and build datasets from "
+            "serializable_dataset_fn. TFF's own loaders, hold_out_clients "
+            f"and to_client_data qualify. The function failed with: {error}") from error
     return tff.simulation.compose_dataset_computation_with_learning_process(dataset_computation, process)
 
 
@@ -157,7 +166,11 @@ def train(
     evaluation: Optional[Evaluation] = None,
     progress: bool = True,
 ) -> tuple[Any, History]:
-    """Run rounds `start_round`..`start_round + num_rounds - 1`; return the final state and a per-round history."""
+    """Run rounds `start_round`..`start_round + num_rounds - 1`; return the final state and a per-round history.
+
+    Each round hands TFF the cohort's client ids, and TFF builds their datasets (`client_data`'s dataset function,
+    then `helpers.data.preprocess`) inside its runtime, so the function must be TensorFlow code.
+    """
     if num_rounds < 1:
         raise ValueError(f"num_rounds must be at least 1, got {num_rounds}.")
     kwargs = {"seed": settings.seed, "num_epochs": settings.num_epochs, "batch_size": settings.batch_size}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import matplotlib
 
@@ -41,7 +42,8 @@ def test_partitions_reject_oversized_requests() -> None:
         partitions.dirichlet_partition(np.array([0, 1, 0, 1]), [3, 3], 0.5, np.random.default_rng(0))
 
 
-def test_pool_and_wrap_round_trip(sample: data.FederatedData) -> None:
+def test_pool_and_wrap_round_trip(sample: data.FederatedData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # an empty cache: the files below are this test's
     pixels, labels = partitions.pool_examples(sample.test)
     assert pixels.shape == (1000, 28, 28) and labels.shape == (1000,)
     parts = partitions.iid_partition(len(labels), [100] * 10, np.random.default_rng(1))
@@ -51,6 +53,12 @@ def test_pool_and_wrap_round_trip(sample: data.FederatedData) -> None:
     assert [int(e["label"]) for e in stored] == labels[parts[3]].tolist(), "a client's examples, in partition order"
     assert np.array_equal(np.stack([e["pixels"] for e in stored]), pixels[parts[3]])
     files = sorted((data._cache_root() / "partitions").glob("*.sqlite"))
+    import sqlite3
+
+    for path in files:  # TFF's reader selects a client's rows by client_id: an index must serve that query
+        plan = sqlite3.connect(path).execute(
+            "EXPLAIN QUERY PLAN SELECT serialized_example_proto FROM examples WHERE client_id = 't003'").fetchall()
+        assert "USING INDEX" in str(plan), plan
     partitions.to_client_data(pixels, labels, parts, prefix="t")  # the same partition: the same file, not rewritten
     assert sorted((data._cache_root() / "partitions").glob("*.sqlite")) == files
     with pytest.raises(ValueError, match="at least one example"):
@@ -134,6 +142,20 @@ def test_build_fedavg_loop_gives_tffs_default_weights_for_the_cnn(sample: data.F
     b = ours.get_model_weights(ours.next(ours.initialize(), datasets).state).trainable
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x, y)
+
+
+def test_train_names_the_fix_for_a_dataset_function_tff_cannot_trace(sample: data.FederatedData) -> None:
+    broken = {"w003"}
+
+    def python_branching(client_id):
+        dataset = sample.train.create_tf_dataset_for_client(client_id)  # needs a Python string id
+        return dataset.take(1) if client_id in broken else dataset
+
+    client_data = tff.simulation.datasets.ClientData.from_clients_and_tf_fn(sample.train.client_ids, python_branching)
+    spec = data.make_federated_data(sample.train, ["w000"])[0].element_spec
+    process = build_fedavg(models.make_model_fn(models.linear_model, spec), client_lr=0.1)
+    with pytest.raises(TypeError, match="compare ids with tf.equal"):
+        training.train(process, client_data, 1, training.RoundSettings(), progress=False)
 
 
 def test_training_driver_rejects_bad_arguments(sample: data.FederatedData) -> None:
