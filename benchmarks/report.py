@@ -135,8 +135,9 @@ def _slope_mib(curve: SoakCurve) -> float:
 def _md_suite(s: Suite) -> list[str]:
     verdict = "within" if s.minutes <= GOALS["suite_minutes"] else "over"
     status = "all passed" if s.all_passed else "**some failed**"
-    return [f"`pytest` (the README's test command, 2 xdist workers) on the offline sample, median of {s.runs} "
-            f"runs: **{s.minutes:.1f} min** ({', '.join(f'{m:.1f}' for m in s.minutes_all)}; {status}), "
+    runs = "one run" if s.runs == 1 else f"median of {s.runs} runs"
+    return [f"`pytest` (the README's test command, 2 xdist workers) on the offline sample, {runs}: "
+            f"**{s.minutes:.1f} min** ({', '.join(f'{m:.1f}' for m in s.minutes_all)}; {status}), "
             f"{verdict} the goal of ≤ {GOALS['suite_minutes']:.0f} min."]
 
 
@@ -159,7 +160,7 @@ def render_readme_block(results: Results) -> str:
         lines += [f"| TFF round, {s.clients_per_round} clients (best setting; as the notebooks run it) | "
                   f"{best.timing.median_s:.3f} s; {s.timing(s.notebooks).median_s:.3f} s | ≤ {GOALS['round_s']} s | "
                   f"{s.machine.date} |",
-                  f"| TFF round / plain-TF baseline (all clients in one XLA function) | "
+                  f"| TFF round / plain-TF baseline (the fastest plain-TF loop: {s.baseline.removeprefix('plain TF, ')}) | "
                   f"{best.timing.median_s / base:.1f}× ({base:.3f} s) | ≤ {GOALS['tff_over_baseline']}× | {s.machine.date} |",
                   f"| baseline / arithmetic floor | {base / s.floor_s:.1f}× ({s.floor_s * 1e3:.1f} ms) | "
                   f"≤ {GOALS['baseline_over_floor']:.0f}× | {s.machine.date} |"]
@@ -178,12 +179,12 @@ def render_readme_block(results: Results) -> str:
         lines.append(f"| RSS growth, round {first} to {last} | {growth} | ≤ {GOALS['soak_growth']:.0%} | {s.machine.date} |")
     if results.suite is not None:
         s = results.suite
-        lines.append(f"| wall time of `uv run pytest` | {s.minutes:.1f} min (median of {s.runs}) | "
+        lines.append(f"| wall time of `uv run pytest` | {s.minutes:.1f} min ({'one run' if s.runs == 1 else f'median of {s.runs} runs'}) | "
                      f"≤ {GOALS['suite_minutes']:.0f} min | {s.machine.date} |")
     m = next(section for section in (results.round_cost, results.scaling, results.memory, results.soak, results.suite)
              if section is not None).machine
-    lines += ["", f"Machine: {m.cpu}, {m.cores} cores, {m.memory_gib} GiB, no GPU. Medians of at least 3 "
-              "runs or rounds; details and the plot in [benchmarks/RESULTS.md](benchmarks/RESULTS.md)."]
+    lines += ["", f"Machine: {m.cpu}, {m.cores} cores, {m.memory_gib} GiB, no GPU. Times are medians over rounds or "
+              "runs, as each row says; details and the plot in [benchmarks/RESULTS.md](benchmarks/RESULTS.md)."]
     return "\n".join(lines)
 
 
@@ -197,7 +198,7 @@ def plot(results: Results, path: Path) -> None:
     fig, (left, middle, right) = plt.subplots(1, 3, figsize=(16, 4.5))
     if results.round_cost is not None:
         s = results.round_cost
-        names = [loop.name.replace(", ", ",\n", 1) for loop in s.loops]
+        names = [loop.name.split(" (")[0].replace(", ", ",\n", 1) for loop in s.loops]  # the table has the details
         left.barh(names, [loop.timing.median_s for loop in s.loops],
                   color=["tab:blue" if loop.kind == "tff" else "tab:green" for loop in s.loops])
         left.axvline(s.floor_s, color="black", linestyle=":", label=f"arithmetic floor ({s.floor_s * 1e3:.1f} ms)")
