@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import functools
-import json
 import os
 import platform
 import statistics
@@ -82,19 +81,18 @@ def _round_data_in_memory(cohorts: Sequence[Sequence[str]], seed: int) -> list[l
 
     The pipeline after the source is `helpers.data.preprocess`, unchanged, so the batches are the same ones.
     """
-    import numpy as np
     import tensorflow as tf
 
     from helpers.data import preprocess
+    from helpers.partitions import pool_examples
 
     arrays: dict[str, dict[str, Any]] = {}
     rounds = []
     for cohort in cohorts:
         for client in cohort:
             if client not in arrays:
-                examples = list(_sample_train().create_tf_dataset_for_client(client).as_numpy_iterator())
-                arrays[client] = {"label": np.array([e["label"] for e in examples]),
-                                  "pixels": np.stack([e["pixels"] for e in examples])}
+                pixels, labels = pool_examples(_sample_train(), [client])
+                arrays[client] = {"label": labels, "pixels": pixels}
         rounds.append([preprocess(tf.data.Dataset.from_tensor_slices(arrays[c]), seed=seed) for c in cohort])
     return rounds
 
@@ -126,7 +124,7 @@ def time_tff_rounds(rounds: Sequence[Sequence[Any]], client_lr: float, loop_impl
     from helpers.models import linear_model, make_model_fn
 
     if by_id:
-        spec = _round_data(rounds[:1], seed)[0][0].element_spec
+        spec = _round_data([rounds[0][:1]], seed)[0][0].element_spec  # one client's dataset, for its structure
         dataset_computation = client_dataset_computation(_sample_train(), seed=seed)
         process = tff.simulation.compose_dataset_computation_with_learning_process(
             dataset_computation, build_fedavg(make_model_fn(linear_model, spec), client_lr))  # the notebooks' builder
@@ -284,9 +282,8 @@ def _with_context(context_factory: Optional[Callable[[], None]], fn: Callable[[]
         use_private_runtime()  # between measurements, nothing listens on the network (README: Security)
 
 
-def _timing(seconds: Sequence[float]) -> Timing:
-    """Median, fastest and slowest of the timed rounds (the first round compiles and is left out)."""
-    timed = seconds[1:]
+def _timing(timed: Sequence[float]) -> Timing:
+    """Median, fastest and slowest of the timed rounds (callers leave out each run's first round, which compiles)."""
     return Timing(statistics.median(timed), min(timed), max(timed))
 
 
@@ -304,7 +301,7 @@ def bench_round_cost(clients_per_round: int, num_rounds: int, client_lr: float, 
     loops, weights = [], {}
 
     def record(name: str, kind: str, seconds: Sequence[float], final: Any) -> None:
-        loops.append(Loop(name, kind, _timing(seconds)))
+        loops.append(Loop(name, kind, _timing(seconds[1:])))
         weights[name] = final
 
     record("plain TF, all clients at once, one XLA function, data in memory", "plain TF",
@@ -329,7 +326,7 @@ def bench_round_cost(clients_per_round: int, num_rounds: int, client_lr: float, 
             seconds[name] += measured[1:]
             weights[name] = final
     for name in variants:
-        loops.append(Loop(name, "tff", Timing(statistics.median(seconds[name]), min(seconds[name]), max(seconds[name]))))
+        loops.append(Loop(name, "tff", _timing(seconds[name])))
     baseline = min((loop for loop in loops if loop.kind == "plain TF"), key=lambda loop: loop.timing.median_s).name
     reference = weights[baseline]
     difference = max(float(np.max(np.abs(a - b))) for final in weights.values() for a, b in zip(final, reference))
@@ -348,7 +345,7 @@ def bench_scaling(cohorts: Sequence[int], num_rounds: int, client_lr: float, see
     for clients_per_round in cohorts:
         rounds = _round_data(_round_ids(clients_per_round, num_rounds, seed), seed)
         seconds, examples, _ = time_tff_rounds(rounds, client_lr)
-        rows.append(ScalingRow(clients_per_round, statistics.median(examples[1:]), _timing(seconds)))
+        rows.append(ScalingRow(clients_per_round, statistics.median(examples[1:]), _timing(seconds[1:])))
     return Scaling(num_rounds - 1, rows, machine())
 
 
@@ -363,23 +360,45 @@ def _tree_rss(parent: psutil.Process) -> int:
     return total
 
 
+class _PeakRss:
+    """Track the peak summed RSS of a process tree: a thread samples it every `interval` seconds until `stop()`."""
+
+    def __init__(self, pid: int, interval: float) -> None:
+        self.parent, self.peak = psutil.Process(pid), 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, args=(interval,), daemon=True)
+        self._thread.start()
+
+    def _watch(self, interval: float) -> None:
+        while not self._done.wait(interval):
+            try:
+                self.sample()
+            except psutil.Error:
+                return  # the process has exited: nothing more to sample
+
+    def sample(self) -> int:
+        """Read the tree's RSS now (bytes), count it towards the peak, and return it."""
+        rss = _tree_rss(self.parent)
+        self.peak = max(self.peak, rss)
+        return rss
+
+    def stop(self) -> int:
+        """Stop sampling and return the peak (bytes)."""
+        self._done.set()
+        self._thread.join()
+        return self.peak
+
+
 def _peak_tree_rss(command: Sequence[str], env: dict[str, str]) -> tuple[int, float, int]:
     """Run `command`; return its exit code, wall seconds, and the peak summed RSS of it and its children (bytes)."""
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    parent, peak = psutil.Process(process.pid), 0
-    stderr_chunks: list[bytes] = []
-    reader = threading.Thread(target=lambda: stderr_chunks.append(process.stderr.read()), daemon=True)
-    reader.start()
-    while process.poll() is None:
-        try:
-            peak = max(peak, _tree_rss(parent))
-        except psutil.Error:
-            pass
-        time.sleep(0.1)
-    reader.join()
+    watcher = _PeakRss(process.pid, interval=0.1)
+    stderr = process.stderr.read()  # until the process closes it, as it exits
+    process.wait()
+    peak = watcher.stop()
     if process.returncode:
-        sys.stderr.write(b"".join(stderr_chunks).decode(errors="replace")[-2000:])
+        sys.stderr.write(stderr.decode(errors="replace")[-2000:])
     return process.returncode, time.perf_counter() - start, peak
 
 
@@ -417,23 +436,14 @@ def soak_curve(source: str, num_rounds: int, every: int) -> SoakCurve:
         start = time.perf_counter()
         process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "FL_DATA": source}, stdout=subprocess.PIPE,
                                    stderr=subprocess.DEVNULL, text=True)
-        parent, peak, points = psutil.Process(process.pid), [0], []
-        done = threading.Event()
-
-        def watch() -> None:
-            while not done.wait(0.5):
-                peak[0] = max(peak[0], _tree_rss(parent))
-
-        watcher = threading.Thread(target=watch, daemon=True)
-        watcher.start()
+        watcher, points = _PeakRss(process.pid, interval=0.5), []
         for line in process.stdout:
             if line.startswith(SAVED):
-                rss = _tree_rss(parent)
-                peak[0] = max(peak[0], rss)
+                rss = watcher.sample()
                 points.append(SoakPoint(int(line[len(SAVED):].rstrip(".\n")), time.perf_counter() - start,
-                                        rss / 2**30, peak[0] / 2**30))
+                                        rss / 2**30, watcher.peak / 2**30))
                 print(f"  {source}: round {points[-1].round}, {points[-1].rss_gib:.2f} GiB", flush=True)
-        done.set()
+        watcher.stop()
         if process.wait():
             raise RuntimeError(f"The {source} soak run failed with exit code {process.returncode}.")
     return SoakCurve(source=source, clients=clients, clients_per_round=10, points=points)

@@ -173,7 +173,6 @@ def train(
     """
     if num_rounds < 1:
         raise ValueError(f"num_rounds must be at least 1, got {num_rounds}.")
-    kwargs = {"seed": settings.seed, "num_epochs": settings.num_epochs, "batch_size": settings.batch_size}
     secret = np.random.default_rng() if settings.sampling == "poisson" else None  # unseeded on purpose
     state = process.initialize() if state is None else state
     # TFF builds each client's dataset from its id, inside its runtime: `next` takes ids, not datasets.
