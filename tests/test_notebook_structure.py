@@ -149,3 +149,16 @@ def test_numbers_in_the_text_come_from_outputs_code_or_a_citation(path: Path) ->
     assert not unsupported, (
         f"numbers in the text that no output, code or citation supports (cell, number): {unsupported}. Quote what a "
         "cell printed, or cite the source in the cell's metadata: \"cited\": {\"<number>\": \"<source>\"}")
+
+
+def test_readme_attack_numbers_come_from_notebook_10_or_its_spread() -> None:
+    """The README's notebook-10 block quotes only what notebook 10 printed or sets, or attack_spread.json holds."""
+    root = NOTEBOOKS[0].parents[1]
+    readme = (root / "README.md").read_text()
+    block = readme.split("<!-- attacks:start -->", 1)[1].split("<!-- attacks:end -->", 1)[0]
+    notebook = next(p for p in NOTEBOOKS if p.name.startswith("10_"))
+    printed = "\n".join(_outputs(c) for c in _cells(notebook))
+    printed += "\n".join(_source(c) for c in _cells(notebook) if c["cell_type"] == "code")  # its settings
+    spread = _json_numbers(root / "benchmarks" / "attack_spread.json")
+    unsupported = [n for n in QUOTED.findall(block) if not _contains(printed, n) and n not in spread]
+    assert not unsupported, f"README numbers that neither notebook 10 nor attack_spread.json supports: {unsupported}"
