@@ -41,8 +41,8 @@ def threshold_attack(member_scores: Sequence[float], non_member_scores: Sequence
 def one_run_p_value(num_canaries: int, num_guesses: int, num_correct: int, epsilon: float, delta: float) -> float:
     """Chance that an (ε, δ)-DP training run lets `num_correct` of `num_guesses` membership guesses be right, or more.
 
-    Steinke, Nasr and Jagielski (2023), "Privacy auditing with one (1) training run", Theorem 3.1 / Algorithm 2:
-    each of `num_canaries` canaries is included independently with probability 1/2, and the auditor guesses in or
+    Steinke, Nasr and Jagielski (2023), "Privacy auditing with one (1) training run", their main theorem for
+    (ε, δ)-DP, computed as they describe: each of `num_canaries` canaries is included independently with probability 1/2, and the auditor guesses in or
     out for `num_guesses` of them. Under (ε, 0)-DP the number of correct guesses is dominated by
     Binomial(r, e^ε / (1 + e^ε)); δ > 0 adds at most 2 m δ times the largest per-guess slack of that tail.
     """
