@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from pathlib import Path
 from typing import Any, Optional
 
@@ -180,8 +181,10 @@ class Results:
             if name in fields and value is not None:
                 try:
                     loaded[name] = _build(_SECTION_TYPES[name], value)
-                except (KeyError, TypeError):
-                    pass  # a section in an older format: measure it again
+                except (KeyError, TypeError):  # a section in an older format: say so, and measure it again
+                    warnings.warn(f"{path}: the {name!r} section is in an older format and was dropped; the next "
+                                  f"run without it rewrites the file. Measure it again with --only {name}.",
+                                  stacklevel=2)
         return cls(**loaded)
 
 

@@ -1,4 +1,4 @@
-"""helpers.attacks: the membership threshold attack's scores and the one-run ε lower bound (notebook 10)."""
+"""helpers.attacks (the membership threshold attack, the one-run ε lower bound) and helpers.accounting (notebook 10)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from helpers.accounting import poisson_epsilon
 from helpers.attacks import one_run_epsilon_lower_bound, one_run_p_value, threshold_attack
 
 
@@ -57,3 +58,12 @@ def test_p_value_is_the_binomial_tail_without_delta_and_is_valid_for_random_gues
 def test_bad_counts_are_rejected(args) -> None:
     with pytest.raises(ValueError, match="correct <= guesses <= canaries"):
         one_run_p_value(*args, 1.0, 1e-5)
+
+
+def test_poisson_epsilon_is_notebook_07s_accountant() -> None:
+    # Notebook 07 prints these for its runs: q = 10/100, 10 rounds, delta = 1e-5.
+    assert poisson_epsilon(0.5, 0.1, 10, 1e-5) == pytest.approx(14.42, abs=0.005)
+    assert poisson_epsilon(1.0, 0.1, 10, 1e-5) == pytest.approx(3.44, abs=0.005)
+    assert poisson_epsilon(0.0, 0.1, 10, 1e-5) == math.inf
+    with pytest.raises(ValueError, match="sampling_rate"):
+        poisson_epsilon(1.0, 0.0, 10, 1e-5)
