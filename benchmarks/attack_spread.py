@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--executions", type=int, default=5)
     parser.add_argument("--out", type=Path, default=HERE / "attack_spread.json")
     args = parser.parse_args(argv)
+    if args.executions < 1:
+        parser.error("--executions must be at least 1.")
     results = measure(args.executions)
     args.out.write_text(json.dumps(results, indent=1) + "\n")
     print(json.dumps(results["summary"], indent=1))

@@ -68,3 +68,16 @@ def test_spread_and_drift_results_hold_what_the_notebooks_quote() -> None:
     assert max(spread["dp"]["1.0"]) < min(spread["dp"]["0.0"]) - 0.10, "notebook 07's margin held in every execution"
     drift = json.loads((ROOT / "benchmarks" / "drift_search.json").read_text())
     assert sorted(drift) == ["0", "1", "2"] and all(set(row) == {"5", "20"} for row in drift.values())
+
+
+def test_attack_spread_reads_notebook_10s_tables() -> None:
+    """The spread benchmark parses what notebook 10 prints (its committed outputs): a changed format fails here."""
+    from benchmarks.attack_spread import NOTEBOOK, parse
+
+    numbers = parse(json.loads(NOTEBOOK.read_text())["cells"])
+    assert set(numbers) == {"dp_reconstruction", "test_accuracy", "example_auc", "example_advantage", "writer_auc",
+                            "writer_advantage", "canaries_correct", "epsilon_lower_bound"}
+    assert {z: len(v) for z, v in numbers["canaries_correct"].items()} == {"0.0": 3, "0.5": 3, "1.0": 3}
+    assert {z: len(v) for z, v in numbers["example_auc"].items()} == {"0.0": 2, "0.5": 2, "1.0": 2}  # (min, max)
+    assert len(numbers["dp_reconstruction"]["1.0"]) == 5 and min(numbers["dp_reconstruction"]["0.0"]) > 0.99
+    assert all(0 <= c <= 20 for values in numbers["canaries_correct"].values() for c in values)
