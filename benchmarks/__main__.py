@@ -29,7 +29,8 @@ from typing import Any, Callable, Optional, Sequence
 
 import psutil
 
-from benchmarks.report import plot, render_markdown, render_readme_block, update_readme
+from helpers.client_cache import ClientCache
+from benchmarks.report import COLD, UNCACHED, plot, render_markdown, render_readme_block, update_readme
 from benchmarks.results import (Loop, Machine, Memory, Results, RoundCost, Scaling, ScalingRow, Soak, SoakCurve,
                                 SoakPoint, Suite, Timing)
 
@@ -111,11 +112,13 @@ def _fedavg(element_spec: Any, client_lr: float, loop_implementation: Any = None
 
 
 def time_tff_rounds(rounds: Sequence[Sequence[Any]], client_lr: float, loop_implementation: Any = None,
-                    by_id: bool = False, seed: int = 0) -> tuple[list[float], list[int], list[Any]]:
+                    by_id: bool = False, seed: int = 0,
+                    cache: Optional[ClientCache] = None) -> tuple[list[float], list[int], list[Any]]:
     """Run TFF FedAvg over `rounds`; return each round's seconds, examples processed, and the final trainable weights.
 
     With `by_id`, `rounds` hold client ids and TFF builds each client's dataset from its id inside its runtime, as
-    `helpers.runs.train` has it; otherwise they hold the datasets themselves.
+    `helpers.runs.train` has it, keeping each client's examples in `cache` after its first read if one is given;
+    otherwise they hold the datasets themselves.
     """
     import tensorflow_federated as tff
 
@@ -125,7 +128,8 @@ def time_tff_rounds(rounds: Sequence[Sequence[Any]], client_lr: float, loop_impl
 
     if by_id:
         spec = _round_data([rounds[0][:1]], seed)[0][0].element_spec  # one client's dataset, for its structure
-        dataset_computation = client_dataset_computation(_sample_train(), seed=seed)
+        cache_dir = cache.folder_for(_sample_train()) if cache is not None else None
+        dataset_computation = client_dataset_computation(_sample_train(), cache_dir, seed=seed)
         process = tff.simulation.compose_dataset_computation_with_learning_process(
             dataset_computation, build_fedavg(make_model_fn(linear_model, spec), client_lr))  # the notebooks' builder
     else:
@@ -287,8 +291,10 @@ def _timing(timed: Sequence[float]) -> Timing:
     return Timing(statistics.median(timed), min(timed), max(timed))
 
 
-NOTEBOOKS = ("TFF, as the notebooks run it (helpers.runs.train: TFF builds each dataset from the client's id; "
-             "helpers.algorithms.build_fedavg: DATASET_ITERATOR)")
+NOTEBOOKS = ("TFF, as the notebooks run it (helpers.runs.train: TFF builds each dataset from the client's id and keeps "
+             "its examples in a file after the first read, helpers.client_cache; helpers.algorithms.build_fedavg: "
+             "DATASET_ITERATOR), every client already read once")
+
 
 
 def bench_round_cost(clients_per_round: int, num_rounds: int, client_lr: float, seed: int) -> RoundCost:
@@ -310,23 +316,14 @@ def bench_round_cost(clients_per_round: int, num_rounds: int, client_lr: float, 
            *time_compiled_rounds(rounds, client_lr, together=False))
     record("plain TF, one tf.function, a loop over each client's tf.data batches", "plain TF",
            *time_per_client_loop(rounds, client_lr))
-    iterator = tff.learning.LoopImplementation.DATASET_ITERATOR
-    variants = {
-        NOTEBOOKS: dict(rounds=cohorts, by_id=True, seed=seed),
-        "TFF, datasets built in the notebook's process from SQLite": dict(rounds=rounds),
-        "TFF, the same, loop_implementation=DATASET_ITERATOR": dict(rounds=rounds, loop_implementation=iterator),
-        "TFF, client data held in memory (from_tensor_slices)": dict(rounds=_round_data_in_memory(cohorts, seed)),
-    }
-    # Each variant runs twice, interleaved with the others, so that a slow spell of the machine hits them all alike.
-    seconds: dict[str, list[float]] = {name: [] for name in variants}
-    examples: list[int] = []
-    for _ in range(2):
-        for name, kwargs in variants.items():
-            measured, examples, final = _with_context(None, lambda: time_tff_rounds(client_lr=client_lr, **kwargs))
-            seconds[name] += measured[1:]
-            weights[name] = final
-    for name in variants:
-        loops.append(Loop(name, "tff", _timing(seconds[name])))
+    warm = ClientCache()
+    try:
+        _with_context(None, lambda: time_tff_rounds(cohorts, client_lr, by_id=True, seed=seed, cache=warm))  # fills it
+        seconds, examples = _time_tff_variants(cohorts, rounds, client_lr, seed, warm, weights)
+    finally:
+        warm.remove()
+    for name, measured in seconds.items():
+        loops.append(Loop(name, "tff", _timing(measured)))
     baseline = min((loop for loop in loops if loop.kind == "plain TF"), key=lambda loop: loop.timing.median_s).name
     reference = weights[baseline]
     difference = max(float(np.max(np.abs(a - b))) for final in weights.values() for a, b in zip(final, reference))
@@ -339,12 +336,51 @@ def bench_round_cost(clients_per_round: int, num_rounds: int, client_lr: float, 
                      baseline=baseline, notebooks=NOTEBOOKS, max_weight_difference=difference, machine=machine())
 
 
+def _time_tff_variants(cohorts: Sequence[Sequence[str]], rounds: Sequence[Sequence[Any]], client_lr: float, seed: int,
+                       warm: ClientCache, weights: dict[str, Any]) -> tuple[dict[str, list[float]], list[int]]:
+    """Each TFF variant's timed rounds (two runs each, interleaved) and the examples per round; final weights go in `weights`."""
+    import tensorflow_federated as tff
+
+    iterator = tff.learning.LoopImplementation.DATASET_ITERATOR
+    variants = {
+        NOTEBOOKS: dict(rounds=cohorts, by_id=True, seed=seed, cache=warm),
+        COLD: dict(rounds=cohorts, by_id=True, seed=seed),  # given a new, empty cache at each run below
+        UNCACHED: dict(rounds=cohorts, by_id=True, seed=seed),
+        "TFF, datasets built in the notebook's process from SQLite": dict(rounds=rounds),
+        "TFF, the same, loop_implementation=DATASET_ITERATOR": dict(rounds=rounds, loop_implementation=iterator),
+        "TFF, client data held in memory (from_tensor_slices)": dict(rounds=_round_data_in_memory(cohorts, seed)),
+    }
+    # Each variant runs twice, interleaved with the others, so that a slow spell of the machine hits them all alike.
+    seconds: dict[str, list[float]] = {name: [] for name in variants}
+    examples: list[int] = []
+    for _ in range(2):
+        for name, kwargs in variants.items():
+            fresh = ClientCache() if name == COLD else None
+            run = dict(kwargs, cache=fresh) if fresh is not None else kwargs
+            try:
+                measured, examples, final = _with_context(None, lambda: time_tff_rounds(client_lr=client_lr, **run))
+            finally:
+                if fresh is not None:
+                    fresh.remove()
+            seconds[name] += measured[1:]
+            weights[name] = final
+    return seconds, examples
+
+
 def bench_scaling(cohorts: Sequence[int], num_rounds: int, client_lr: float, seed: int) -> Scaling:
-    """Examples per second of TFF FedAvg for each cohort size (median round after one warm-up round)."""
+    """Examples per second of TFF FedAvg, as the notebooks run it, for each cohort size (median round after one warm-up).
+
+    Each cohort size runs twice on one cache, and only the second run is timed: every client has then been read once.
+    """
     rows = []
     for clients_per_round in cohorts:
-        rounds = _round_data(_round_ids(clients_per_round, num_rounds, seed), seed)
-        seconds, examples, _ = time_tff_rounds(rounds, client_lr)
+        cohort_ids = _round_ids(clients_per_round, num_rounds, seed)
+        cache = ClientCache()
+        try:
+            for _ in range(2):
+                seconds, examples, _ = time_tff_rounds(cohort_ids, client_lr, by_id=True, seed=seed, cache=cache)
+        finally:
+            cache.remove()
         rows.append(ScalingRow(clients_per_round, statistics.median(examples[1:]), _timing(seconds[1:])))
     return Scaling(num_rounds - 1, rows, machine())
 

@@ -6,8 +6,10 @@ outside. This process brings the loopback up, starts the worker, and forwards ev
 owner-only Unix socket (which the driver outside can reach, as a file) to the worker's port.
 
 It lives exactly as long as its driver: the driver holds the other end of this process's stdin, and when that
-closes (the driver exited, crashed or was killed, even by SIGKILL) this process stops the worker and exits. The
-worker also gets SIGKILL if this process dies first (parent-death signal). Standard library only, no TensorFlow.
+closes (the driver exited, crashed or was killed, even by SIGKILL) this process stops the worker, removes the
+folders it was given (`--remove-on-exit`: the socket's and the dataset cache's, which a killed driver cannot remove)
+and exits. The worker also gets SIGKILL if this process dies first (parent-death signal). Standard library only,
+no TensorFlow.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import asyncio
 import ctypes
 import fcntl
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -103,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--socket", required=True)
     parser.add_argument("--worker", required=True)
     parser.add_argument("--max-calls", type=int, default=-1)
+    parser.add_argument("--remove-on-exit", action="append", default=[], help="a folder to delete after the worker")
     args = parser.parse_args(argv)
     # No parent-death signal for this process: Linux ties it to the driver's *thread*, and a driver may start
     # this from a thread that ends long before it does. The stdin lifeline covers every way the driver can end.
@@ -117,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             os.unlink(args.socket)
         except OSError:
             pass
+        for folder in args.remove_on_exit:
+            shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 

@@ -13,7 +13,9 @@ import tensorflow as tf
 import tensorflow_federated as tff
 from tqdm.auto import tqdm
 
+from helpers.client_cache import ClientCache
 from helpers.data import client_dataset_computation, sample_clients
+from helpers.runtime import client_cache
 
 History = dict[str, list[float]]
 COLUMNS = ("round", "loss", "accuracy", "examples", "seconds", "test_accuracy")
@@ -130,22 +132,24 @@ def poisson_cohort(client_ids: Sequence[str], rate: float, rng: np.random.Genera
 
 
 def _taking_client_ids(process: tff.learning.templates.LearningProcess, client_data: tff.simulation.datasets.ClientData,
-                       settings: RoundSettings) -> tff.learning.templates.LearningProcess:
+                       settings: RoundSettings, cache: Optional[ClientCache]) -> tff.learning.templates.LearningProcess:
     """`process` composed with a computation that builds each client's dataset from its id, inside TFF's runtime."""
     from tensorflow.python.framework import random_seed
 
     global_seed = random_seed.get_seed(settings.seed)[0]  # set_seeds changes it, and with it the shuffles
-    return _compose(process, client_data, settings.num_epochs, settings.batch_size, settings.seed, global_seed)
+    cache_dir = cache.folder_for(client_data) if cache is not None else None
+    return _compose(process, client_data, settings.num_epochs, settings.batch_size, settings.seed, global_seed, cache_dir)
 
 
 @functools.lru_cache(maxsize=16)
 def _compose(process: tff.learning.templates.LearningProcess, client_data: tff.simulation.datasets.ClientData,
-             num_epochs: int, batch_size: int, seed: int, global_seed: object) -> tff.learning.templates.LearningProcess:
+             num_epochs: int, batch_size: int, seed: int, global_seed: object,
+             cache_dir: Optional[str]) -> tff.learning.templates.LearningProcess:
     # One composed process per (process, data, settings): TFF's worker keeps every new computation it is sent (about
     # 3 MB each), so a training program that calls `train` once per round must not compose a new one each time.
     try:
-        dataset_computation = client_dataset_computation(client_data, num_epochs=num_epochs, batch_size=batch_size,
-                                                         seed=seed)
+        dataset_computation = client_dataset_computation(client_data, cache_dir, num_epochs=num_epochs,
+                                                         batch_size=batch_size, seed=seed)
     except (ValueError, TypeError, RuntimeError) as error:  # RuntimeError: an eager tensor captured in a graph
         raise TypeError(
             "train() lets TFF build each client's dataset from its id, so the ClientData's dataset function must be "
@@ -176,7 +180,8 @@ def train(
     secret = np.random.default_rng() if settings.sampling == "poisson" else None  # unseeded on purpose
     state = process.initialize() if state is None else state
     # TFF builds each client's dataset from its id, inside its runtime: `next` takes ids, not datasets.
-    by_id = _taking_client_ids(process, client_data, settings)
+    cache = client_cache()  # on the private worker, each client is read from its source once (helpers.client_cache)
+    by_id = _taking_client_ids(process, client_data, settings, cache)
     columns = COLUMNS[:-1] + (f"{evaluation.name}_accuracy" if evaluation else COLUMNS[-1],)
     history: History = {name: [] for name in columns}
     examples = 0
@@ -189,6 +194,8 @@ def train(
         start = time.perf_counter()
         output = by_id.next(state, client_ids)
         seconds = time.perf_counter() - start
+        if cache is not None:
+            cache.trim()
         state = output.state
         metrics = output.metrics["client_work"]["train"]
         examples += int(metrics["num_examples"])

@@ -41,6 +41,7 @@ print(json.dumps({
     "worker_listeners": [[c.laddr.ip, c.laddr.port] for c in listening if c.pid in {p.pid for p in workers}],
     "socket_mode": oct(os.stat(worker.socket).st_mode & 0o777) if worker else None,
     "folder_mode": oct(os.stat(worker.directory).st_mode & 0o777) if worker else None,
+    "folders": [str(worker.directory), str(worker.client_cache.root)] if worker else [],
 }), flush=True)
 """
 LOOPBACK = {"127.0.0.1", "::1"}
@@ -66,6 +67,15 @@ def _gone_within(pids: list[int], seconds: float) -> list[int]:
         alive = [p for p in alive if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
         time.sleep(0.05)
     return alive
+
+
+def _folders_left(folders: list[str], seconds: float) -> list[str]:
+    deadline = time.monotonic() + seconds
+    left = list(folders)
+    while left and time.monotonic() < deadline:
+        left = [folder for folder in left if Path(folder).exists()]
+        time.sleep(0.05)
+    return left
 
 
 def _cleanup(process: subprocess.Popen, pids: list[int]) -> None:
@@ -112,6 +122,7 @@ def test_no_worker_outlives_its_driver(how: str) -> None:
             os.kill(process.pid, getattr(signal, how))
         process.wait(timeout=30)  # with `| tee`, this is the pipeline: it ends only when every writer is gone
         assert _gone_within(seen["worker_pids"], 2.0) == [], f"worker left running after {how}"
+        assert seen["folders"] and _folders_left(seen["folders"], 2.0) == [], f"folders left after {how}"
     finally:
         _cleanup(process, seen["worker_pids"])
 
@@ -125,10 +136,12 @@ def test_no_worker_outlives_a_restarted_jupyter_kernel() -> None:
         reply = client.execute_interactive(DRIVER, timeout=120, output_hook=outputs.append)
         assert reply["content"]["status"] == "ok", reply["content"]
         text = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
-        pids = json.loads(text.strip().splitlines()[-1])["worker_pids"]
+        seen = json.loads(text.strip().splitlines()[-1])
+        pids = seen["worker_pids"]
         assert pids
         manager.restart_kernel(now=True)  # what "Kernel > Restart" does: the old kernel process is killed
         assert _gone_within(pids, 2.0) == [], "worker left running after a kernel restart"
+        assert _folders_left(seen["folders"], 2.0) == [], "socket or dataset-cache folder left after a kernel restart"
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
