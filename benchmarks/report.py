@@ -38,7 +38,6 @@ def _verdict(value: float, goal: float) -> str:
 
 IN_DRIVER = "TFF, datasets built in the notebook's process from SQLite"
 IN_MEMORY = "TFF, client data held in memory (from_tensor_slices)"
-PIXEL_BYTES = 28 * 28 * 4  # one digit's float32 pixels, as tf.data's cache stores them
 COLD = "TFF, the same, the cache empty when the run starts (a client's first round reads SQLite)"
 UNCACHED = "TFF, the same without the cache: every round reads each client from SQLite"
 
@@ -92,11 +91,9 @@ def _md_round_cost(s: RoundCost) -> list[str]:
                   "a run that starts with an empty cache. With the datasets "
                   f"built from arrays held in the notebook's process it takes {memory.median_s:.3f} s, but then each "
                   "round sends the cohort's examples to TFF's worker. The cache lives in the system's temporary "
-                  f"folder beside the worker and goes with it. It holds at most {MAX_CACHE_BYTES / 2**20:.0f} MiB at "
-                  f"{PIXEL_BYTES:,} bytes of pixels per digit: {9_000 * PIXEL_BYTES / 1e6:.0f} MB for the sample's "
-                  f"9,000 training digits, and {MAX_CACHE_BYTES / (341_873 * PIXEL_BYTES):.0%} of full-size "
-                  f"EMNIST's {341_873 * PIXEL_BYTES / 1e9:.2f} GB, whose clients beyond that are read from SQLite "
-                  "again."]
+                  f"folder beside the worker and goes with it. It holds at most {MAX_CACHE_BYTES / 2**20:.0f} MiB: "
+                  "all of the sample's training clients, and about a quarter of full-size EMNIST's, whose clients "
+                  "beyond that are read from SQLite again (notebook 02 measures what a cached digit takes)."]
     return lines
 
 
