@@ -57,16 +57,18 @@ class ClientCache:
         Call it only between computations (as `helpers.runs.train` does between rounds): an entry without its
         index file is then one that a stopped computation left behind.
         """
-        entries = []
+        # One listing per folder, not one per client: trim runs after every round.
+        groups: dict[tuple[Path, str], list[Path]] = {}
         for folder in (path for path in self.root.iterdir() if path.is_dir()):
-            prefixes = {path.name.split(".")[0] for path in folder.iterdir()}
-            for prefix in prefixes:
-                files = list(folder.glob(prefix + ".*"))
-                index = folder / (prefix + INDEX_SUFFIX)
-                if not index.is_file() or any(path.name.endswith("lockfile") for path in files):
-                    _remove(files)
-                else:
-                    entries.append((index.stat().st_mtime_ns, sum(path.stat().st_size for path in files), files))
+            for path in folder.iterdir():
+                groups.setdefault((folder, path.name.split(".")[0]), []).append(path)
+        entries = []
+        for (folder, prefix), files in groups.items():
+            index = folder / (prefix + INDEX_SUFFIX)
+            if index not in files or any(path.name.endswith("lockfile") for path in files):
+                _remove(files)
+            else:
+                entries.append((index.stat().st_mtime_ns, sum(path.stat().st_size for path in files), files))
         total = sum(size for _, size, _ in entries)
         for _, size, files in sorted(entries, key=lambda entry: entry[0]):
             if total <= self.max_bytes:
