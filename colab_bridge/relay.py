@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import shutil
 import sys
 import tempfile
 import time
@@ -70,8 +72,11 @@ class Relay:
         if not python.exists():
             raise FileNotFoundError(f"{python} does not exist: run colab_bridge.provision.provision() first "
                                     "(it runs `uv sync --locked` in the checkout).")
-        spec_root = write_kernel_spec(python, Path(tempfile.mkdtemp(prefix="fl-tutorials-kernelspec-")))
-        self.manager = KernelManager(kernel_name=KERNEL_NAME,
+        # One owner-only (0700) folder holds the kernel spec and the kernel's sockets: the kernel listens on Unix
+        # sockets there (jupyter_client's IPC transport), not on TCP ports that any local user could reach.
+        self.folder = Path(tempfile.mkdtemp(prefix="fl-tutorials-kernel-"))
+        spec_root = write_kernel_spec(python, self.folder)
+        self.manager = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(self.folder / "kernel"),
                                      kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_root / "kernels")]))
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV",
                                                                "MPLBACKEND", "JPY_PARENT_PID")}
@@ -114,7 +119,7 @@ class Relay:
                 raise RuntimeError("The Python 3.11 kernel died. Run the setup cell again to start a new one.")
             try:
                 message = self.client.get_iopub_msg(timeout=0.2)
-            except Exception:  # queue.Empty: nothing yet
+            except queue.Empty:  # nothing yet; any other error means a broken channel, and ends the relay
                 message = None
             if message is not None and message["parent_header"].get("msg_id") == msg_id:
                 kind = message["msg_type"]
@@ -131,17 +136,20 @@ class Relay:
         while True:
             try:
                 message = self.client.get_shell_msg(timeout=0)
-            except Exception:  # queue.Empty
+            except queue.Empty:
                 return None
             if message["parent_header"].get("msg_id") == msg_id and message["msg_type"] == "execute_reply":
                 return message["content"]
 
     def shutdown(self) -> None:
-        """Stop the 3.11 kernel and its channels."""
+        """Stop the 3.11 kernel and its channels, and remove its folder (kernel spec and sockets)."""
         try:
             self.client.stop_channels()
         finally:
-            self.manager.shutdown_kernel(now=True)
+            try:
+                self.manager.shutdown_kernel(now=True)
+            finally:
+                shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def show(kind: str, content: Dict[str, Any]) -> None:

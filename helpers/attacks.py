@@ -11,10 +11,16 @@ from sklearn import metrics
 
 
 class AttackResult(NamedTuple):
-    """How well a score separates members from non-members: ROC AUC and the attacker's advantage max(TPR - FPR)."""
+    """How well a score separates members from non-members.
+
+    ROC AUC, the attacker's advantage max(TPR - FPR), and the true-positive rate at false-positive rates of 0.1% and
+    1% (Carlini et al., 2022): the share of members caught while almost no non-member is accused.
+    """
 
     auc: float
     advantage: float
+    tpr_at_0_1pct_fpr: float
+    tpr_at_1pct_fpr: float
     members: int
     non_members: int
 
@@ -22,9 +28,11 @@ class AttackResult(NamedTuple):
 def threshold_attack(member_scores: Sequence[float], non_member_scores: Sequence[float]) -> AttackResult:
     """Score a threshold attack that calls "member" when a score is high (for example minus the loss).
 
-    This is what tensorflow_privacy's THRESHOLD_ATTACK computes: the ROC curve of the scores over every threshold,
-    its area, and the advantage max |TPR - FPR| (Yeom et al., 2018). AUC 0.5 and advantage 0 mean no better than
-    a coin. The lock's tensorflow_privacy 0.9.0 wheel lacks its attack package (`privacy_tests`), hence scikit-learn.
+    The ROC curve of the scores over every threshold, its area, the advantage max(TPR - FPR) (Yeom et al., 2018),
+    and the largest TPR among thresholds whose FPR is at most 0.1% and 1%. AUC 0.5 and advantage 0 mean no better
+    than a coin. A low-FPR rate needs enough non-members to mean anything: with fewer than 1,000 the 0.1% rate can
+    only be measured at FPR 0. The lock's tensorflow_privacy 0.9.0 wheel lacks its attack package (`privacy_tests`),
+    hence scikit-learn.
     """
     members, others = np.asarray(member_scores, dtype=float), np.asarray(non_member_scores, dtype=float)
     if members.size == 0 or others.size == 0:
@@ -34,7 +42,8 @@ def threshold_attack(member_scores: Sequence[float], non_member_scores: Sequence
     truth = np.concatenate([np.ones(members.size), np.zeros(others.size)])
     scores = np.concatenate([members, others])
     fpr, tpr, _ = metrics.roc_curve(truth, scores)
-    return AttackResult(float(metrics.auc(fpr, tpr)), float(np.max(np.abs(tpr - fpr))), int(members.size),
+    low = [float(tpr[fpr <= rate].max()) for rate in (0.001, 0.01)]  # roc_curve starts at (0, 0): never empty
+    return AttackResult(float(metrics.auc(fpr, tpr)), float(np.max(tpr - fpr)), *low, int(members.size),
                         int(others.size))
 
 

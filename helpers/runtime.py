@@ -5,7 +5,10 @@ no authentication and runs any TensorFlow graph it is sent, file I/O included; i
 `use_private_runtime()` replaces that context, explicitly (never on import): the worker runs in a new, unprivileged
 user and network namespace (`unshare`), whose only interface is its own loopback, and the driver reaches it
 through an owner-only Unix socket. The worker ends when the driver does, however the driver ends. Where namespaces
-are not allowed (some containers), it warns once, naming the exposure, and leaves TFF's default in place.
+are provably not allowed (some containers: a probe of the same `unshare` call fails) or the user chose so
+(`FL_PRIVATE_RUNTIME=off`), it warns once, naming the exposure, and leaves TFF's default in place. Any other failure
+to start the isolated worker raises `IsolationError`: nothing listens on the network because something unrelated
+went wrong.
 """
 
 from __future__ import annotations
@@ -35,6 +38,50 @@ class ExposedRuntimeWarning(UserWarning):
     """TFF runs on its default runtime, whose worker port is reachable from the network."""
 
 
+class IsolationError(RuntimeError):
+    """Namespaces are available, yet the isolated worker failed to start: stop rather than fall back to an open port."""
+
+
+UNSHARE_ARGS = ("--user", "--map-root-user", "--net")
+PROBE_TIMEOUT_S = 20.0
+
+
+def isolation_unavailable() -> str:
+    """Why this machine cannot run a worker in a private namespace, or "" if it can: the same `unshare` call, probed.
+
+    Only this answer (or `FL_PRIVATE_RUNTIME=off`) may lead to TFF's exposed default runtime.
+    """
+    unshare = shutil.which("unshare")
+    if sys.platform != "linux" or unshare is None:
+        return "needs Linux and util-linux's `unshare`"
+    try:
+        probe = subprocess.run([unshare, *UNSHARE_ARGS, "true"], capture_output=True, text=True, timeout=PROBE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return ""  # no answer is not a "no": the start below will say what is wrong
+    if probe.returncode != 0:
+        lines = probe.stderr.strip().splitlines()
+        return f"user namespaces are not allowed here ({lines[-1] if lines else f'unshare exited {probe.returncode}'})"
+    return ""
+
+
+def exposure_reason() -> str:
+    """Why TFF must run unisolated: the user's choice or a failed namespace probe; "" means isolate."""
+    return disabled_reason() or isolation_unavailable()
+
+
+def start_private_worker(max_concurrent_computation_calls: int = -1,
+                         socket: Optional[Path] = None) -> "PrivateWorker":
+    """Start a `PrivateWorker` after a successful probe; its failure raises `IsolationError` naming cause and fix."""
+    try:
+        return PrivateWorker(max_concurrent_computation_calls, socket=socket)
+    except OSError as error:
+        raise IsolationError(
+            f"TFF's worker could not be started in its private namespace, although namespaces work here: {error}. "
+            "Nothing was started on the network. Check free space in the temporary folder and that no other "
+            "process is starving this machine, then run the cell again; to use TFF's exposed default runtime on "
+            "purpose, set FL_PRIVATE_RUNTIME=off.") from error
+
+
 class PrivateWorker:
     """One TFF worker in its own network namespace, reached through the Unix socket `address` ("unix:/...")."""
 
@@ -51,7 +98,7 @@ class PrivateWorker:
         self.socket = self.directory / "worker.sock" if socket is None else socket
         self.log: IO[bytes] = tempfile.TemporaryFile()
         self.client_cache = ClientCache()  # the worker's tf.data cache files, removed with it (helpers.client_cache)
-        command = [unshare, "--user", "--map-root-user", "--net", sys.executable, "-m", "helpers.loopback_worker",
+        command = [unshare, *UNSHARE_ARGS, sys.executable, "-m", "helpers.loopback_worker",
                    "--socket", str(self.socket), "--worker", str(WORKER_BINARY),
                    "--max-calls", str(max_concurrent_computation_calls), "--remove-on-exit", str(self.client_cache.root)]
         if self.owns_directory:  # a Jupyter kernel can end without running atexit: the forwarder cleans up after it
@@ -118,7 +165,11 @@ def disabled_reason() -> str:
 
 
 def use_private_runtime() -> Optional[PrivateWorker]:
-    """Install an isolated TFF worker as the default execution context; return it, or None after the fallback warning."""
+    """Install an isolated TFF worker as the default execution context; return it, or None after the fallback warning.
+
+    Raises:
+      IsolationError: namespaces work here, but the isolated worker did not start (nothing is left listening).
+    """
     global _current, _current_context
     import tensorflow_federated as tff
     from tensorflow_federated.python.core.impl.context_stack import context_stack_impl
@@ -129,13 +180,10 @@ def use_private_runtime() -> Optional[PrivateWorker]:
         _current_context = remote_context(_current.address)
         context_stack_impl.context_stack.set_default_context(_current_context)
         return _current
-    reason = disabled_reason()
+    reason = exposure_reason()
     if not reason:
-        try:
-            _current = PrivateWorker()
-        except OSError as error:
-            reason = str(error)
-    if reason:
+        _current = start_private_worker()
+    else:
         warnings.warn(EXPOSURE_WARNING.format(reason=reason), ExposedRuntimeWarning, stacklevel=2)
         tff.backends.native.set_sync_local_cpp_execution_context()
         _current = _current_context = None

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     from helpers.runtime import PrivateWorker
 
 WORKER_BINARY = Path(tff.__file__).parent / "data" / "worker_binary"
+TCP_NOTE = (
+    " These workers listen on TCP ports picked when they start. Between a kill() and a revive(), another user of this "
+    "machine can take a worker's port, and the driver would then send computations and client data to whatever "
+    "answers there: use this fallback only on a machine you do not share.")
 
 
 def _die_with_parent_prefix() -> list[str]:
@@ -107,28 +111,27 @@ class LocalWorkers:
         return list(self.addresses)
 
     def _start_first_isolated(self) -> Optional["PrivateWorker"]:
-        """Start worker 0 in a private namespace; if that is not possible, warn once and return None (TCP)."""
-        from helpers.runtime import EXPOSURE_WARNING, ExposedRuntimeWarning, PrivateWorker, disabled_reason
+        """Start worker 0 in a private namespace; where that is provably impossible, warn once and return None (TCP).
 
-        self.directory = Path(tempfile.mkdtemp(prefix="tff-workers-"))  # mode 0700
-        try:
-            if disabled_reason():
-                raise OSError(disabled_reason())
-            return PrivateWorker(self.max_calls, socket=self.directory / "worker-0.sock")
-        except OSError as error:
-            shutil.rmtree(self.directory, ignore_errors=True)
-            self.directory = None
-            warnings.warn(EXPOSURE_WARNING.format(reason=str(error)), ExposedRuntimeWarning, stacklevel=3)
+        Any other failure raises `helpers.runtime.IsolationError`: no worker is then started on a port.
+        """
+        from helpers.runtime import EXPOSURE_WARNING, ExposedRuntimeWarning, exposure_reason, start_private_worker
+
+        reason = exposure_reason()
+        if reason:
+            warnings.warn(EXPOSURE_WARNING.format(reason=reason) + TCP_NOTE, ExposedRuntimeWarning, stacklevel=3)
             return None
+        self.directory = Path(tempfile.mkdtemp(prefix="tff-workers-"))  # mode 0700
+        return start_private_worker(self.max_calls, socket=self.directory / "worker-0.sock")
 
     def _adopt(self, index: int, worker: "PrivateWorker") -> None:
         self.private[index], self.processes[index], self.logs[index] = worker, worker.process, worker.log
 
     def _launch(self, index: int) -> None:
         if self.isolated:
-            from helpers.runtime import PrivateWorker
+            from helpers.runtime import start_private_worker
 
-            self._adopt(index, PrivateWorker(self.max_calls, socket=Path(self.addresses[index].removeprefix("unix:"))))
+            self._adopt(index, start_private_worker(self.max_calls, socket=Path(self.addresses[index].removeprefix("unix:"))))
             return
         prefix = _die_with_parent_prefix()
         if prefix and threading.current_thread() is not threading.main_thread():

@@ -19,6 +19,19 @@ def test_threshold_attack_separates_and_matches_a_hand_count() -> None:
     result = threshold_attack([0.9, 0.8, 0.7], [0.1, 0.75])
     assert result.auc == pytest.approx(5 / 6) and (result.members, result.non_members) == (3, 2)
     assert result.advantage == pytest.approx(2 / 3)  # threshold 0.8: TPR 2/3, FPR 0
+    assert result.tpr_at_0_1pct_fpr == result.tpr_at_1pct_fpr == pytest.approx(2 / 3)  # the same point, at FPR 0
+
+
+def test_advantage_is_one_sided_and_low_fpr_rates_read_the_roc_curve() -> None:
+    # Members score *lower*: the attack that calls high scores "member" does worse than a coin, and its advantage
+    # is 0 (the best threshold accuses no one), not the 1.0 that max |TPR - FPR| would claim.
+    assert threshold_attack([0.0, 1.0], [2.0, 3.0]).advantage == 0.0
+    rng = np.random.default_rng(0)
+    others = rng.normal(size=10_000)
+    members = np.concatenate([np.full(300, 10.0), rng.normal(size=9_700)])  # 3% of members stand far out
+    result = threshold_attack(members, others)
+    assert result.tpr_at_0_1pct_fpr == pytest.approx(0.03 + 0.97 * 0.001, abs=0.003)
+    assert result.tpr_at_1pct_fpr == pytest.approx(0.03 + 0.97 * 0.01, abs=0.006)
 
 
 def test_threshold_attack_is_near_a_coin_on_identical_distributions() -> None:

