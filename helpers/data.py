@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import hashlib
 import lzma
 import os
 import socket
 import sqlite3
+import uuid
 from pathlib import Path
-from typing import Any, NamedTuple, Optional, Sequence
+from typing import Any, Iterator, NamedTuple, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -43,6 +45,22 @@ def is_online(host: str = EMNIST_HOST, timeout: float = CONNECT_TIMEOUT_S, port:
         return False
 
 
+@contextlib.contextmanager
+def replaced_atomically(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target`, unique to this call; on success move it onto `target` in one step.
+
+    Two processes writing the same `target` at once each write their own file, and each replace is atomic, so a
+    reader sees either no file or a whole one. On an error the temporary file is removed and `target` is untouched.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def _cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "fl-tutorials"
 
@@ -65,10 +83,8 @@ def sample_cache_dir(sample_file: Path = SAMPLE_FILE) -> Path:
                 f"The offline sample {sample_file} is corrupt ({err}). Restore it with "
                 "`git checkout -- data/`, or rebuild it with `uv run python tools/build_emnist_sample.py`."
             ) from err
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / (SQLITE_NAME + ".partial")
-        partial.write_bytes(raw)
-        partial.replace(target)  # atomic: TFF never sees a half-written file
+        with replaced_atomically(target) as partial:  # TFF never sees a half-written file
+            partial.write_bytes(raw)
     return folder
 
 
@@ -86,19 +102,16 @@ def cached_sql_client_data(
     folder = _cache_root() / "partitions"
     target = folder / f"{digest.hexdigest()[:24]}.sqlite"
     if not target.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f"{target.name}.{os.getpid()}.partial"
-        partial.unlink(missing_ok=True)
-        tff.simulation.datasets.save_to_sql_client_data(list(client_ids), dataset_fn, str(partial))
-        # TFF's writer makes no index, and TFF's reader selects one client's rows per dataset (by client_id alone when
-        # there are no split names): without an index, every client dataset built in a round scans the whole file.
-        con = sqlite3.connect(partial)
-        try:
-            con.execute("CREATE INDEX examples_client_split ON examples (client_id, split_name)")
-            con.commit()
-        finally:
-            con.close()
-        partial.replace(target)
+        with replaced_atomically(target) as partial:
+            tff.simulation.datasets.save_to_sql_client_data(list(client_ids), dataset_fn, str(partial))
+            # TFF's writer makes no index, and TFF's reader selects one client's rows per dataset (by client_id alone
+            # when there are no split names): without an index, every client dataset built in a round scans the file.
+            con = sqlite3.connect(partial)
+            try:
+                con.execute("CREATE INDEX examples_client_split ON examples (client_id, split_name)")
+                con.commit()
+            finally:
+                con.close()
     stored = tff.simulation.datasets.load_and_parse_sql_client_data(str(target), element_spec)
     missing = set(client_ids) - set(stored.client_ids)
     if missing:

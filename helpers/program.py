@@ -25,6 +25,10 @@ class CheckpointMismatchError(ValueError):
     """The checkpoint directory was written by a program with different settings."""
 
 
+class CheckpointLoadError(RuntimeError):
+    """A checkpoint that is complete on disk would not load: stop, move nothing, and say why."""
+
+
 class CheckpointWriteError(OSError):
     """A checkpoint could not be written; the previous one is intact."""
 
@@ -149,18 +153,54 @@ def run_program(
     return state, first_round
 
 
+def written_partly(path: Path) -> Optional[str]:
+    """Why the checkpoint folder `path` is provably a save cut short (a file missing or truncated), or None if whole."""
+    import tensorflow as tf
+
+    graph = path / "saved_model.pb"
+    if not graph.is_file() or graph.stat().st_size == 0:
+        return "saved_model.pb is missing or empty"
+    if not (path / "variables" / "variables.index").is_file():
+        return "variables/variables.index is missing"
+    try:  # read every tensor's bytes back: a truncated data file cannot supply them
+        reader = tf.train.load_checkpoint(str(path / "variables" / "variables"))
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+    except (tf.errors.DataLossError, tf.errors.OutOfRangeError, tf.errors.NotFoundError) as error:
+        return f"its variables are cut short ({type(error).__name__})"
+    return None
+
+
 async def _load_newest_readable(state_manager: Any, structure: Any, checkpoint_dir: Path) -> tuple[Any, int]:
-    """Load the newest checkpoint; set aside one left half-written by a crash during saving, with a warning."""
-    for version in sorted(await state_manager.get_versions() or [], reverse=True):
-        try:
-            return await state_manager.load(version, structure), version
-        except Exception as error:  # a partial SavedModel fails in several ways; any of them means "unreadable"
-            path = checkpoint_dir / f"{STATE_PREFIX}{version}"
+    """Load the newest checkpoint. Only a newest one that a crash left half-written is set aside, with a warning.
+
+    Any other failure, a complete checkpoint that does not load (another TensorFlow or TFF version, another model
+    under the same settings, too little memory) or an older one cut short, raises `CheckpointLoadError` and moves
+    nothing: training must never restart from round 1 because of an error that has nothing to do with a crash.
+    """
+    for position, version in enumerate(sorted(await state_manager.get_versions() or [], reverse=True)):
+        path = checkpoint_dir / f"{STATE_PREFIX}{version}"
+        partial = written_partly(path)
+        if partial is not None and position == 0:
             aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
             path.rename(aside)  # a name without a trailing number is ignored by FileProgramStateManager
-            print(f"warning: the checkpoint of round {version} is unreadable ({type(error).__name__}), probably "
-                  f"because the program stopped while saving it. Moved it to {aside.name}; trying the one before.",
-                  file=sys.stderr, flush=True)
+            print(f"warning: the checkpoint of round {version} is unreadable ({partial}), because the program stopped "
+                  f"while saving it. Moved it to {aside.name}; trying the one before.", file=sys.stderr, flush=True)
+            continue
+        if partial is not None:
+            raise CheckpointLoadError(
+                f"the checkpoint of round {version} in {checkpoint_dir} is incomplete ({partial}), and it is not the "
+                "newest, so no crash of the last run explains it. Nothing was moved. Restore the folder from a "
+                "backup, or start over in a new --checkpoint-dir.")
+        try:
+            return await state_manager.load(version, structure), version
+        except Exception as error:
+            raise CheckpointLoadError(
+                f"the checkpoint of round {version} in {checkpoint_dir} is complete but does not load "
+                f"({type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else 'no detail'}). "
+                "Nothing was moved. It may come from another TensorFlow or TFF version or another model under the "
+                "same settings, or the machine ran out of memory: fix that and run the same command again, or "
+                "start over in a new --checkpoint-dir.") from error
     return None, 0
 
 
@@ -202,7 +242,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         run_program(args.rounds, args.checkpoint_dir, metrics_dir=args.metrics_dir, export_dir=args.export_dir,
                     checkpoint_every=args.checkpoint_every, clients_per_round=args.clients_per_round,
                     client_lr=args.client_lr, seed=args.seed, progress=not args.no_progress)
-    except (CheckpointMismatchError, CheckpointWriteError, DataSourceError) as error:
+    except (CheckpointMismatchError, CheckpointLoadError, CheckpointWriteError, DataSourceError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     finally:

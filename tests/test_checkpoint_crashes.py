@@ -73,3 +73,30 @@ def test_a_crash_while_saving_loses_no_finished_round(tmp_path: Path, mode: str,
         assert "checkpoint of round 3 is unreadable" in resumed.stdout + resumed.stderr, "set aside, never loaded"
     with open(tmp_path / "metrics" / "metrics.csv") as f:
         assert [int(row["round"]) for row in csv.DictReader(f)] == [1, 2, 3, 4], "no round lost or repeated"
+
+
+FAILING_LOAD = """
+import sys
+from tensorflow_federated.python.program import file_program_state_manager as fpsm
+
+async def load(self, version, structure):
+    raise MemoryError("simulated: the machine ran out of memory while loading")
+
+fpsm.FileProgramStateManager.load = load
+from helpers.program import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_checkpoint_that_fails_to_load_for_another_reason_stops_with_its_cause_and_moves_nothing(tmp_path: Path) -> None:
+    """Only a half-written newest checkpoint is set aside; a complete one that does not load stops the program."""
+    assert _train(tmp_path, 2).returncode == 0
+    before = sorted(p.name for p in (tmp_path / "run").iterdir())
+    command = [sys.executable, "-c", FAILING_LOAD, "--rounds", "4", "--checkpoint-dir", str(tmp_path / "run"),
+               "--metrics-dir", str(tmp_path / "metrics"), *ARGS]
+    failed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert failed.returncode == 2, failed.stderr[-2000:]
+    last = failed.stderr.strip().splitlines()[-1]
+    assert "checkpoint of round 2" in last and "MemoryError" in last and "Nothing was moved" in last, last
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == before, "nothing set aside, renamed or removed"
+    assert "Resuming" not in failed.stdout and "round 1" not in failed.stdout

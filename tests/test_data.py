@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import collections
+import os
+import shutil
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -204,3 +208,21 @@ def test_hold_out_clients_splits_writers_without_overlap(sample: data.FederatedD
     assert data.hold_out_clients(sample.train, fraction=0.1, seed=3)[1].client_ids == validation.client_ids
     with pytest.raises(ValueError, match="fraction must be between 0 and 1"):
         data.hold_out_clients(sample.train, fraction=1.0)
+
+
+def test_two_processes_unpacking_the_sample_into_an_empty_cache_at_once_both_load_it(tmp_path) -> None:
+    """Each writer has its own temporary file and replaces atomically: neither renames the other's half-written file."""
+    script = ("import sys, sqlite3; from helpers.data import sample_cache_dir, SQLITE_NAME; folder = sample_cache_dir(); "
+              "con = sqlite3.connect(folder / SQLITE_NAME); "
+              "print(con.execute('SELECT COUNT(*) FROM examples').fetchone()[0])")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    root = Path(__file__).resolve().parents[1]
+    for _ in range(3):  # three empty caches, two racing writers each
+        for old in tmp_path.iterdir():
+            shutil.rmtree(old)
+        runs = [subprocess.Popen([sys.executable, "-c", script], cwd=root, env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        results = [run.communicate(timeout=300) for run in runs]
+        assert all(run.returncode == 0 for run in runs), [err[-1500:] for _, err in results]
+        assert {out.strip() for out, _ in results} == {"10000"}, results
+        assert not list(tmp_path.rglob("*.partial")), "no temporary file is left behind"
