@@ -1,14 +1,14 @@
 """Measure the collection: the cost of a round against a baseline and a floor, cohort scaling, memory, suite time.
 
 The measurements are here; `benchmarks/results.py` types their results and `benchmarks/report.py` turns them into
-RESULTS.md, the plot and the README block.
+RESULTS.md, the plot and the summary block of CONTRIBUTING.md.
 
     uv run python -m benchmarks                        # everything (about 80 min: the suite runs 3 times)
     uv run python -m benchmarks --only round_cost soak # some sections; the others keep their last results
     uv run python -m benchmarks --smoke --out /tmp/bench   # tiny settings, for the smoke test
 
 Writes `results.json`, `RESULTS.md` and `results.png` to `--out` (default: this folder). A full run to the default
-folder also rewrites the benchmark block of the README. Nothing here asserts a speed: a slow machine must not fail.
+folder also rewrites the benchmark block of CONTRIBUTING.md. Nothing here asserts a speed: a slow machine must not fail.
 """
 
 from __future__ import annotations
@@ -283,7 +283,7 @@ def _with_context(context_factory: Optional[Callable[[], None]], fn: Callable[[]
         return fn()
     finally:
         release_local_worker()  # also stops TFF's own worker of the context just used, before the next measurement
-        use_private_runtime()  # between measurements, nothing listens on the network (README: Security)
+        use_private_runtime()  # between measurements, nothing listens on the network (SECURITY.md)
 
 
 def _timing(timed: Sequence[float]) -> Timing:
@@ -536,7 +536,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the benchmarks, merge them into results.json, and write RESULTS.md, the plot and the README block."""
+    """Run the benchmarks, merge them into results.json, and write RESULTS.md, the plot and CONTRIBUTING.md's block."""
     args = parse_args(argv)
     try:
         return _run(args)

@@ -1,4 +1,4 @@
-"""The reports of `python -m benchmarks`: RESULTS.md, the README's summary block and the plot, from results.json."""
+"""The reports of `python -m benchmarks`: RESULTS.md, CONTRIBUTING.md's summary block and the plot, from results.json."""
 
 from __future__ import annotations
 
@@ -238,8 +238,8 @@ def plot(results: Results, path: Path) -> None:
     plt.close(fig)
 
 
-def update_readme(block: str, readme: Path = ROOT / "README.md") -> None:
-    """Replace the text between the README's benchmark markers with `block`."""
+def update_readme(block: str, readme: Path = ROOT / "CONTRIBUTING.md") -> None:
+    """Replace the text between CONTRIBUTING.md's benchmark markers with `block`."""
     text = readme.read_text()
     if README_START not in text or README_END not in text:
         raise RuntimeError(f"{readme} has no {README_START} ... {README_END} block to update.")

@@ -1,1 +1,1 @@
-"""Run the notebooks on Google Colab in this repo's own Python 3.11 environment (README, "The Colab path")."""
+"""Run the notebooks on Google Colab in this repo's own Python 3.11 environment (docs/COLAB.md)."""

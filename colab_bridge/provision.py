@@ -27,12 +27,12 @@ def _env() -> dict:
 
 
 def _run(command: List[str], cwd: Path) -> str:
-    """Run a command, returning its output; raise with the output's tail and the README pointer if it fails."""
+    """Run a command, returning its output; raise with the output's tail and the docs/COLAB.md pointer if it fails."""
     done = subprocess.run(command, cwd=str(cwd), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True)
     if done.returncode != 0:
         raise RuntimeError(f"`{' '.join(command)}` failed with exit code {done.returncode}:\n{done.stdout[-3000:]}\n"
-                           "See README > 'The Colab path' for a local runtime, which needs none of this.")
+                           "See docs/COLAB.md for a local runtime, which needs none of this.")
     return done.stdout
 
 
@@ -61,7 +61,7 @@ def provision(checkout: Path = CHECKOUT, python: Optional[str] = None) -> None:
     """Build `checkout`/.venv from uv.lock with Python 3.11 and load the relay into this IPython kernel."""
     if sys.platform != "linux" or platform.machine() != "x86_64":
         raise RuntimeError(f"TensorFlow Federated 0.87 has wheels only for Linux x86_64, not {sys.platform} "
-                           f"{platform.machine()}. Use a local runtime instead (README > 'The Colab path').")
+                           f"{platform.machine()}. Use a local runtime instead (docs/COLAB.md).")
     from IPython import get_ipython
 
     shell = get_ipython()

@@ -257,7 +257,7 @@ def client_dataset_computation(
     `tff.simulation.compose_dataset_computation_with_learning_process` puts it in front of a process, whose `next`
     then takes client ids instead of datasets. The notebook's process creates no dataset per round: every tf.data
     dataset created in Python adds about 0.17 MB that TensorFlow never frees (cause not pinned down), and building
-    them here grew a 500-round run by 29% on the sample and 81% at full size (README, Benchmarks). The datasets
+    them here grew a 500-round run by 29% on the sample and 81% at full size (CONTRIBUTING.md, Benchmarks). The datasets
     are the ones `make_federated_data` gives, batch for batch: the shuffle gets the graph-level seed it would get here.
 
     With `cache_dir` (a folder the worker can write, from `helpers.client_cache`), tf.data's `Dataset.cache` keeps

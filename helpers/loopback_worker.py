@@ -107,7 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", required=True)
     parser.add_argument("--max-calls", type=int, default=-1)
     parser.add_argument("--remove-on-exit", action="append", default=[], help="a folder to delete after the worker")
+    parser.add_argument("--remove-if-empty", action="append", default=[],
+                        help="a folder shared with other workers: deleted after the worker if nothing is left in it")
     args = parser.parse_args(argv)
+    # SIGTERM (a `kill`, a container stop) ends the forwarder like a closed lifeline: the cleanup below still runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # No parent-death signal for this process: Linux ties it to the driver's *thread*, and a driver may start
     # this from a thread that ends long before it does. The stdin lifeline covers every way the driver can end.
     loopback_up()
@@ -123,6 +127,11 @@ def main(argv: list[str] | None = None) -> int:
             pass
         for folder in args.remove_on_exit:
             shutil.rmtree(folder, ignore_errors=True)
+        for folder in args.remove_if_empty:
+            try:
+                os.rmdir(folder)
+            except OSError:  # another worker's socket is still there, or it is gone already
+                pass
     return 0
 
 

@@ -30,7 +30,7 @@ READY_TIMEOUT_S = 60.0
 EXPOSURE_WARNING = (
     "TFF's worker could not be isolated ({reason}), so TFF's default runtime is used: while this process runs, its "
     "worker_binary listens on all network interfaces without authentication and runs any TensorFlow graph sent to "
-    "it, file I/O included. Block it with a host firewall (README > Security) or run where user namespaces are "
+    "it, file I/O included. Block it with a host firewall (SECURITY.md) or run where user namespaces are "
     "allowed.")
 
 
@@ -93,16 +93,18 @@ class PrivateWorker:
         if sys.platform != "linux" or unshare is None:
             raise OSError("needs Linux and util-linux's `unshare`")
         self.owns_directory = socket is None
-        # A new folder has mode 0700, so only this user can reach the socket inside it.
+        # A new folder has mode 0700, so only this user can reach the socket inside it. A caller's folder (shared by
+        # several workers) is made again if the last worker's forwarder removed it.
         self.directory = Path(tempfile.mkdtemp(prefix="tff-worker-")) if socket is None else socket.parent
+        self.directory.mkdir(mode=0o700, exist_ok=True)
         self.socket = self.directory / "worker.sock" if socket is None else socket
         self.log: IO[bytes] = tempfile.TemporaryFile()
         self.client_cache = ClientCache()  # the worker's tf.data cache files, removed with it (helpers.client_cache)
         command = [unshare, *UNSHARE_ARGS, sys.executable, "-m", "helpers.loopback_worker",
                    "--socket", str(self.socket), "--worker", str(WORKER_BINARY),
                    "--max-calls", str(max_concurrent_computation_calls), "--remove-on-exit", str(self.client_cache.root)]
-        if self.owns_directory:  # a Jupyter kernel can end without running atexit: the forwarder cleans up after it
-            command += ["--remove-on-exit", str(self.directory)]
+        # A Jupyter kernel can end without running atexit, and a driver can be SIGKILLed: the forwarder cleans up.
+        command += ["--remove-on-exit" if self.owns_directory else "--remove-if-empty", str(self.directory)]
         # glibc keeps freed memory in per-thread arenas, and tf.data's file cache frees megabyte-sized buffers from
         # many threads: the worker then held 170 MiB more on the sample (290 at full size) that it never used again.
         # Allocations of 4 MiB and more get their own mapping instead, returned to the system when freed.

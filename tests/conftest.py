@@ -21,7 +21,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def private_tff_runtime() -> None:
-    """Tests that run TFF run it on the private runtime (README: Security), installed explicitly, never on import."""
+    """Tests that run TFF run it on the private runtime (SECURITY.md), installed explicitly, never on import."""
     import sys
 
     if "tensorflow_federated" in sys.modules:

@@ -32,10 +32,10 @@ def test_uv_run_jupyter_lab_serves_the_lab_and_runs_tff_in_a_kernel(tmp_path: Pa
 
 
 def test_the_readmes_local_runtime_command_for_colab_admits_colab() -> None:
-    """README, "The Colab path": the server a Colab page connects to must answer Colab's origin (CORS)."""
-    readme = (ROOT / "README.md").read_text()
+    """docs/COLAB.md: the server a Colab page connects to must answer Colab's origin (CORS)."""
+    readme = (ROOT / "docs" / "COLAB.md").read_text()
     block = re.search(r"(uv run jupyter lab --no-browser --port=8888[^`]*?)\n\s*```", readme, re.S)
-    assert block, "the README's local-runtime command moved; update this test"
+    assert block, "docs/COLAB.md's local-runtime command moved; update this test"
     words = shlex.split(block[1].replace("\\\n", " "))
     port, token = portpicker.pick_unused_port(), secrets.token_hex(16)
     words = [f"--port={port}" if w == "--port=8888" else w for w in words]

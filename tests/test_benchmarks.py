@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_benchmarks_smoke(tmp_path: Path) -> None:
-    readme_before = (ROOT / "README.md").read_text()
+    summary_before = (ROOT / "CONTRIBUTING.md").read_text()
     result = subprocess.run([sys.executable, "-m", "benchmarks", "--smoke", "--out", str(tmp_path)], cwd=ROOT,
                             env={**os.environ, "FL_DATA": "sample"}, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -35,7 +35,7 @@ def test_benchmarks_smoke(tmp_path: Path) -> None:
     text = (tmp_path / "RESULTS.md").read_text()
     assert "## 1. The cost of a round" in text and "## 4. Memory over a long run" in text
     assert (tmp_path / "results.png").stat().st_size > 0
-    assert (ROOT / "README.md").read_text() == readme_before  # only a full run updates the README
+    assert (ROOT / "CONTRIBUTING.md").read_text() == summary_before  # only a full run updates the summary
 
 
 def test_benchmarks_reject_too_few_rounds() -> None:

@@ -76,8 +76,7 @@ def test_ids_become_file_names_inside_the_folder(tmp_path: Path) -> None:
 
 def test_train_reads_each_client_once_and_gets_the_same_weights_from_the_cache() -> None:
     worker = use_private_runtime()
-    if worker is None:
-        pytest.skip("the private runtime is not available here, so nothing is cached")
+    assert worker is not None, "the private runtime is not available here; these tests need it (CONTRIBUTING.md: Where namespaces are not allowed)"
     cache = client_cache()
     assert cache is worker.client_cache
     sample = data.load_emnist(source="sample").train  # a new object, so a new, empty folder
@@ -93,13 +92,12 @@ def test_train_reads_each_client_once_and_gets_the_same_weights_from_the_cache()
     mtimes = {path: path.stat().st_mtime_ns for path in folder.iterdir()}
     warm, _ = training.train(process, sample, num_rounds=2, settings=settings, progress=False)
     assert {path: path.stat().st_mtime_ns for path in folder.iterdir()} == mtimes, "read back, not written again"
-    for a, b in zip(process.get_model_weights(cold).trainable, process.get_model_weights(warm).trainable):
+    for a, b in zip(process.get_model_weights(cold).trainable, process.get_model_weights(warm).trainable, strict=True):
         np.testing.assert_array_equal(a, b)
 
 
 def test_no_cache_where_the_worker_may_not_share_this_machines_files() -> None:
-    if use_private_runtime() is None:
-        pytest.skip("the private runtime is not available here")
+    assert use_private_runtime() is not None, "the private runtime is not available here; these tests need it (CONTRIBUTING.md: Where namespaces are not allowed)"
     assert client_cache() is not None
     with tff.framework.get_context_stack().install(private_test_context()):
         assert client_cache() is None
@@ -109,10 +107,7 @@ def test_no_cache_where_the_worker_may_not_share_this_machines_files() -> None:
 def test_the_cache_goes_with_its_worker() -> None:
     from helpers.runtime import PrivateWorker
 
-    try:
-        worker = PrivateWorker()
-    except OSError as error:
-        pytest.skip(f"no private worker here: {error}")
+    worker = PrivateWorker()  # raises where namespaces are not allowed: this test needs them
     root = worker.client_cache.root
     assert root.is_dir() and oct(root.stat().st_mode & 0o777) == "0o700"
     worker.stop()
@@ -120,10 +115,9 @@ def test_the_cache_goes_with_its_worker() -> None:
 
 
 def test_the_worker_returns_large_freed_buffers_to_the_system() -> None:
-    """tf.data's file cache frees megabyte buffers from many threads; glibc would otherwise keep them (README, Benchmarks)."""
+    """tf.data's file cache frees megabyte buffers from many threads; glibc would otherwise keep them (CONTRIBUTING.md, Benchmarks)."""
     worker = use_private_runtime()
-    if worker is None:
-        pytest.skip("the private runtime is not available here")
+    assert worker is not None, "the private runtime is not available here; these tests need it (CONTRIBUTING.md: Where namespaces are not allowed)"
     binaries = [pid for pid in worker.pids() if Path(f"/proc/{pid}/exe").resolve().name == "worker_binary"]
     assert binaries, worker.pids()
     environ = Path(f"/proc/{binaries[0]}/environ").read_bytes().split(b"\0")

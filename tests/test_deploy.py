@@ -45,6 +45,9 @@ def test_dockerfile_installs_the_lock_and_starts_the_worker() -> None:
     assert re.search(r"^FROM python:3\.11", text, re.M), "TFF 0.87 needs Python 3.9-3.11"
     assert "pip install --no-cache-dir --no-deps -r /tmp/requirements.txt" in text
     assert "worker_binary" in text and "--port=${WORKER_PORT}" in text
+    users = re.findall(r"^USER\s+(\S+)", text, re.M)
+    assert users and users[-1] not in ("root", "0"), "the worker runs any graph it is sent: never as root"
+    assert text.index("USER") < text.index("ENTRYPOINT")
 
 
 def test_kubernetes_admits_only_the_driver_to_the_workers() -> None:

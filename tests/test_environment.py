@@ -95,3 +95,27 @@ def test_provision_refuses_machines_without_tff_wheels(machine: str, monkeypatch
 def test_generated_navigation_is_current() -> None:
     result = subprocess.run([sys.executable, "tools/make_nav.py", "--check"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_navigation_check_writes_nothing(tmp_path: Path) -> None:
+    """`make_nav.py --check` compares in memory: every file keeps its bytes and its modification time, stale or not."""
+    import shutil
+
+    copy = tmp_path / "repo"
+    for name in ("notebooks", "tools"):
+        shutil.copytree(ROOT / name, copy / name)
+    shutil.copy(ROOT / "README.md", copy / "README.md")
+    shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
+    first = sorted((copy / "notebooks").glob("*.ipynb"))[0]
+    first.write_text(first.read_text().replace("[Contents](../README.md#notebooks)", "[Contents](stale.md)"))  # stale
+    files = [*sorted((copy / "notebooks").glob("*.ipynb")), copy / "README.md"]
+    before = {f: (f.read_bytes(), f.stat().st_mtime_ns) for f in files}
+    result = subprocess.run([sys.executable, "tools/make_nav.py", "--check"], capture_output=True, text=True, cwd=copy)
+    assert result.returncode == 1 and first.name in result.stdout, result.stdout + result.stderr
+    assert {f: (f.read_bytes(), f.stat().st_mtime_ns) for f in files} == before, "--check must not write"
+
+
+def test_the_results_page_is_current() -> None:
+    """docs/RESULTS.md is generated from the notebooks and benchmarks/*.json; a stale page fails here."""
+    result = subprocess.run([sys.executable, "tools/make_results.py", "--check"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -39,7 +39,7 @@ def test_header_badge_and_setup_come_first(path: Path) -> None:
     smoke = _source(cells[setup + 2])
     assert "tff.__version__" in smoke and "tff.federated_computation" in smoke, "version checks and a TFF smoke call"
     assert smoke.index("use_private_runtime()") < smoke.index("tff.federated_computation"), \
-        "the setup section installs the private runtime before TFF runs anything (README: Security)"
+        "the setup section installs the private runtime before TFF runs anything (SECURITY.md)"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
@@ -123,16 +123,3 @@ def test_the_number_check_catches_a_planted_mismatch(tmp_path: Path) -> None:
     page = tmp_path / "README.md"
     page.write_text("The quickstart reaches 0.852 in 2 s and 0.9 in 3 s. TFF 0.87.0 on Python 3.11.\n")
     assert number_check.unsupported_in_doc(page, notebooks=[path], root=tmp_path) == [(1, "0.9"), (1, "3")]
-
-
-def test_readme_attack_numbers_come_from_notebook_10_or_its_spread() -> None:
-    """The README's notebook-10 block quotes only what notebook 10 printed or sets, or attack_spread.json holds."""
-    root = NOTEBOOKS[0].parents[1]
-    readme = (root / "README.md").read_text()
-    block = readme.split("<!-- attacks:start -->", 1)[1].split("<!-- attacks:end -->", 1)[0]
-    notebook = next(p for p in NOTEBOOKS if p.name.startswith("10_"))
-    printed = "\n".join(number_check.outputs(c) for c in _cells(notebook))
-    printed += "\n".join(_source(c) for c in _cells(notebook) if c["cell_type"] == "code")  # its settings
-    spread = number_check.json_numbers(root / "benchmarks" / "attack_spread.json")
-    unsupported = [n for n in number_check.claimed_numbers(block) if not number_check.contains(printed, n) and n not in spread]
-    assert not unsupported, f"README numbers that neither notebook 10 nor attack_spread.json supports: {unsupported}"

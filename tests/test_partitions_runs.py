@@ -112,7 +112,7 @@ def test_training_driver_history_and_resume(sample: data.FederatedData) -> None:
     half, _ = training.train(process, sample.train, num_rounds=2, **kwargs)
     resumed, later = training.train(process, sample.train, num_rounds=2, state=half, start_round=3, **kwargs)
     assert later["round"] == [3, 4]
-    for a, b in zip(process.get_model_weights(state).trainable, process.get_model_weights(resumed).trainable):
+    for a, b in zip(process.get_model_weights(state).trainable, process.get_model_weights(resumed).trainable, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
@@ -126,7 +126,7 @@ def test_train_builds_in_tff_the_very_datasets_the_driver_would(sample: data.Fed
     for round_num in (1, 2, 3):
         cohort = data.sample_clients(sample.train.client_ids, 4, round_num, seed=3)
         state = process.next(state, data.make_federated_data(sample.train, cohort, num_epochs=2, seed=3)).state
-    for a, b in zip(process.get_model_weights(state).trainable, process.get_model_weights(by_id).trainable):
+    for a, b in zip(process.get_model_weights(state).trainable, process.get_model_weights(by_id).trainable, strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -140,7 +140,7 @@ def test_build_fedavg_loop_gives_tffs_default_weights_for_the_cnn(sample: data.F
     ours = build_fedavg(model_fn, client_lr=0.1)
     a = default.get_model_weights(default.next(default.initialize(), datasets).state).trainable
     b = ours.get_model_weights(ours.next(ours.initialize(), datasets).state).trainable
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x, y)
 
 

@@ -1,4 +1,4 @@
-"""README, "The pip path": its four commands, run in a copy of the repo, give a JupyterLab whose kernel runs TFF.
+"""docs/USAGE.md, "The pip path": its four commands, run in a copy of the repo, give a JupyterLab whose kernel runs TFF.
 
 This downloads the locked wheels from PyPI into a new venv (about 3 GB installed, 85 s on these machines).
 """
@@ -18,10 +18,10 @@ from tests.apps import ROOT, lab_runs_code
 
 
 def pip_path_commands() -> list[str]:
-    """The README's pip-path block, line by line, as a user would type it."""
-    readme = (ROOT / "README.md").read_text()
+    """The pip-path block of docs/USAGE.md, line by line, as a user would type it."""
+    readme = (ROOT / "docs" / "USAGE.md").read_text()
     block = re.search(r"## The pip path.*?```bash\n(.*?)```", readme, re.S)
-    assert block, "the README's pip-path block moved; update this test"
+    assert block, "docs/USAGE.md's pip-path block moved; update this test"
     return [re.sub(r"\s+#.*$", "", line).strip() for line in block[1].splitlines() if line.strip()]
 
 

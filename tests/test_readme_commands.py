@@ -1,7 +1,7 @@
-"""Every command the README tells a user to type is mapped to the test that runs it.
+"""Every command the README and the other docs tell a user to type is mapped to the test that runs it.
 
-A command added to the README without a test fails here, so "the README says X works" cannot drift from what is
-tested. The map names a test function (checked to exist) or `.ci/run` (which runs the command itself).
+A command added to a page without a test fails here, so "the docs say X works" cannot drift from what is tested.
+The map names a test function (checked to exist) or `.ci/run` (which runs the command itself).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", ROOT / "SECURITY.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 # Command prefix -> where it is run. Longer prefixes win.
 RUN_BY = {
@@ -44,11 +45,11 @@ def where_run(command: str) -> str | None:
     return RUN_BY[max(matches, key=len)] if matches else None
 
 
-def test_every_readme_command_has_a_test_that_runs_it() -> None:
-    commands = readme_commands((ROOT / "README.md").read_text())
-    assert len(commands) >= 8, f"the README's code blocks were not found: {commands}"
+def test_every_command_in_the_docs_has_a_test_that_runs_it() -> None:
+    commands = [c for page in PAGES if page.exists() for c in readme_commands(page.read_text())]
+    assert len(commands) >= 8, f"the docs' code blocks were not found: {commands}"
     missing = [c for c in commands if where_run(c) is None]
-    assert not missing, f"README commands that no test runs (add a test and map it in RUN_BY): {missing}"
+    assert not missing, f"commands in the docs that no test runs (add a test and map it in RUN_BY): {missing}"
 
 
 def test_the_mapped_tests_exist() -> None:
@@ -68,8 +69,8 @@ def test_the_parser_sees_continuations_and_comments() -> None:
 
 
 def test_the_bad_input_table_names_tests_that_exist() -> None:
-    readme = (ROOT / "README.md").read_text()
-    table = readme.split("## Bad input", 1)[1].split("\n## ", 1)[0]
+    usage = (ROOT / "docs" / "USAGE.md").read_text()
+    table = usage.split("## Bad input", 1)[1].split("\n## ", 1)[0]
     cited = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`(?:, `::(\w+)`)?", table)
     assert len(cited) >= 12, cited
     for path, function, also in cited:

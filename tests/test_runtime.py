@@ -193,3 +193,36 @@ def test_only_a_failed_probe_or_the_users_choice_leads_to_the_exposed_runtime(mo
     assert runtime.exposure_reason() == ""
     monkeypatch.setenv("FL_PRIVATE_RUNTIME", "off")
     assert runtime.exposure_reason() == "FL_PRIVATE_RUNTIME=off"
+
+
+def test_sigterm_to_the_forwarder_still_removes_its_folders() -> None:
+    from helpers.runtime import PrivateWorker
+
+    worker = PrivateWorker()
+    folders = [worker.directory, worker.client_cache.root]
+    try:
+        os.kill(worker.process.pid, signal.SIGTERM)
+        worker.process.wait(timeout=10)
+        deadline = time.monotonic() + 2
+        while any(f.exists() for f in folders) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(f.exists() for f in folders), [f for f in folders if f.exists()]
+    finally:
+        worker.stop()
+
+
+def test_local_workers_leave_no_folder_when_their_driver_is_killed() -> None:
+    driver = ("import time; from helpers.workers import LocalWorkers\n"
+              "workers = LocalWorkers(2); workers.start(); print(workers.directory, flush=True); time.sleep(600)")
+    process = subprocess.Popen([sys.executable, "-c", driver], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        folder = Path(process.stdout.readline().strip())
+        assert folder.name.startswith("tff-workers-") and folder.is_dir()
+        process.kill()  # SIGKILL: no atexit, no finally in the driver
+        process.wait()
+        deadline = time.monotonic() + 5
+        while folder.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not folder.exists(), sorted(p.name for p in folder.iterdir())
+    finally:
+        process.kill()

@@ -68,8 +68,11 @@ def tagged(nb: nbformat.NotebookNode, tag: str) -> int | None:
     return next((i for i, c in enumerate(nb.cells) if tag in c.metadata.get("tags", [])), None)
 
 
-def update_notebook(path: Path, paths: list[Path]) -> bool:
-    """Insert or refresh the badge, navigation and setup cells; return True if the notebook changed."""
+def update_notebook(path: Path, paths: list[Path], write: bool = True) -> bool:
+    """Insert or refresh the badge, navigation and setup cells; return True if the notebook changed (or would).
+
+    With `write=False` the comparison happens in memory and the file is never touched.
+    """
     nb = nbformat.read(path, as_version=4)
     before = nbformat.writes(nb)
     title_and_purpose(nb)  # validates the header
@@ -98,7 +101,8 @@ def update_notebook(path: Path, paths: list[Path]) -> bool:
         nb.cells[j].source = src
     after = nbformat.writes(nb)
     if after != before:
-        path.write_text(after + ("" if after.endswith("\n") else "\n"))
+        if write:
+            path.write_text(after + ("" if after.endswith("\n") else "\n"))
         return True
     return False
 
@@ -112,14 +116,15 @@ def notebook_table(paths: list[Path]) -> str:
     return "\n".join(rows)
 
 
-def update_readme(paths: list[Path]) -> bool:
-    """Rewrite the README's table between its markers; return True if it changed."""
+def update_readme(paths: list[Path], write: bool = True) -> bool:
+    """Rewrite the README's table between its markers; return True if it changed (or would, with `write=False`)."""
     text = README.read_text()
     head, rest = text.split(TABLE_START, 1)
     _, tail = rest.split(TABLE_END, 1)
     new = f"{head}{TABLE_START}\n{notebook_table(paths)}\n{TABLE_END}{tail}"
     if new != text:
-        README.write_text(new)
+        if write:
+            README.write_text(new)
         return True
     return False
 
@@ -130,17 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="report stale files and exit 1 instead of writing")
     args = parser.parse_args(argv)
     paths = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-    if args.check:
-        stale = []
-        for path in paths:
-            original = path.read_text()
-            if update_notebook(path, paths):
-                stale.append(path.name)
-                path.write_text(original)
-        original = README.read_text()
-        if update_readme(paths):
-            stale.append("README.md")
-            README.write_text(original)
+    if args.check:  # compares in memory: a Jupyter save in the meantime is never overwritten
+        stale = [p.name for p in paths if update_notebook(p, paths, write=False)]
+        stale += ["README.md"] if update_readme(paths, write=False) else []
         if stale:
             print("out of date (run `uv run python tools/make_nav.py`):", ", ".join(stale))
             return 1

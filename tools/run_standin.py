@@ -7,7 +7,7 @@
 
 Each notebook runs top to bottom in a fresh kernel with FL_DATA=emnist, as `pytest --nbval-lax` would, without
 saving its outputs. Memory is the resident set of the kernel and all of its descendants (TFF's worker among them),
-sampled every 0.2 s. Results go to benchmarks/standin.json, which `--readme` writes into the README's table.
+sampled every 0.2 s. Results go to benchmarks/standin.json (or `--results`), which `tools/make_results.py` puts into docs/RESULTS.md.
 `--data` runs on a stand-in kept elsewhere (the `--style strong` one): the kernels then get a home folder of their own
 whose `.tff/emnist_all.sqlite` is that file, which is where the notebooks' `load_emnist` looks.
 """
@@ -31,9 +31,7 @@ from nbclient.exceptions import CellExecutionError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "standin.json"
-README = ROOT / "README.md"
 GIB = 1024 ** 3
-TABLE_START, TABLE_END = "<!-- standin-table:start -->", "<!-- standin-table:end -->"
 
 
 class TreeRss:
@@ -103,34 +101,16 @@ def run(path: Path, timeout: int = 1200) -> dict:
             "peak_gib": round(peak / GIB, 2), "cell_peaks_gib": {str(i): round(v / GIB, 2) for i, v in cells[:5]}}
 
 
-def readme_table(results: dict) -> str:
-    """The README's stand-in table, from benchmarks/standin.json."""
-    rows = ["| Notebook | Result on the stand-in | Wall time | Peak RSS |", "| --- | --- | --- | --- |"]
-    for name in sorted(results):
-        r = results[name]
-        status = "passes" if r["passed"] else f"fails: `{r['error']}`"
-        rows.append(f"| {name[:2]} | {status} | {r['seconds']:.0f} s | {r['peak_gib']:.2f} GiB |")
-    return "\n".join(rows)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--cells", action="store_true", help="print the five cells with the highest peak RSS")
-    parser.add_argument("--readme", action="store_true", help="only rewrite the README's table from standin.json")
     parser.add_argument("--data", type=Path, help="the stand-in's SQLite file, if not ~/.tff/emnist_all.sqlite")
     parser.add_argument("--results", type=Path, default=RESULTS, help=f"where to keep the results (default {RESULTS.name})")
     args = parser.parse_args(argv)
     results_file = args.results
     results = json.loads(results_file.read_text()) if results_file.exists() else {}
-    if args.readme:
-        text = README.read_text()
-        head, rest = text.split(TABLE_START, 1)
-        _, tail = rest.split(TABLE_END, 1)
-        README.write_text(f"{head}{TABLE_START}\n{readme_table(results)}\n{TABLE_END}{tail}")
-        print(readme_table(results))
-        return 0
     os.environ["FL_DATA"] = "emnist"
     if args.data is not None:
         if not args.data.is_file():

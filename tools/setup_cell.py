@@ -1,4 +1,4 @@
-# Setup, on Google Colab only: the cells below then run in the repo's Python 3.11 environment (README: The Colab path).
+# Setup, on Google Colab only: the cells below then run in the repo's Python 3.11 environment (docs/COLAB.md).
 import sys
 
 if "google.colab" in sys.modules:
