@@ -1,13 +1,15 @@
-"""Plots used across the notebooks."""
+"""Plots used across the notebooks, and the progress bar of their round loops."""
 
 from __future__ import annotations
 
-from typing import Mapping, Optional, Sequence
+from typing import Iterable, Iterator, Mapping, Optional, Sequence, TypeVar
 
 import matplotlib.pyplot as plt
 from matplotlib.ticker import EngFormatter, MaxNLocator
 import numpy as np
 import tensorflow_federated as tff
+
+T = TypeVar("T")
 
 
 def plot_client_digits(
@@ -123,3 +125,29 @@ def plot_predictions(images: np.ndarray, labels: Sequence[int], predictions: Seq
         ax.axis("off")
     fig.tight_layout()
     return fig
+
+
+def progress(iterable: Iterable[T], desc: str) -> Iterator[T]:
+    """Iterate with tqdm's progress bar (`tqdm.auto`: a widget in Jupyter, text elsewhere) whose saved output shows
+    the bar's final state.
+
+    A widget bar's text fallback, what GitHub shows of a saved notebook, is written once, when the bar appears
+    ("0/45"). Here the bar is displayed under a display id and updated when the loop ends, so the saved fallback
+    reads "45/45" too.
+    """
+    import tqdm.auto
+    from tqdm.notebook import tqdm as notebook_tqdm
+
+    widget = issubclass(tqdm.auto.tqdm, notebook_tqdm)  # the Colab relay and terminals get tqdm's text bar
+    bar = tqdm.auto.tqdm(iterable, desc=desc, **({"display": False} if widget else {}))
+    handle = None
+    if widget:
+        from IPython.display import display
+
+        handle = display(bar.container, display_id=True)
+    try:
+        yield from bar
+    finally:
+        bar.close()
+        if handle is not None:
+            handle.update(bar.container)

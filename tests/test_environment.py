@@ -119,3 +119,22 @@ def test_the_results_page_is_current() -> None:
     """docs/RESULTS.md is generated from the notebooks and benchmarks/*.json; a stale page fails here."""
     result = subprocess.run([sys.executable, "tools/make_results.py", "--check"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_colab_setup_cell_refuses_a_folder_of_another_release_before_importing_from_it(tmp_path: Path) -> None:
+    """The setup cell clones its own release tag, and an existing fl-tutorials/ must be that release."""
+    cell = next(c for c in nbformat.read(ROOT / "notebooks" / "01_federated_averaging_quickstart.ipynb", as_version=4).cells
+                if "colab-setup" in c.metadata.get("tags", []))
+    import tomllib
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert f'"--branch", release' in cell.source and f'release = "v{version}"' in cell.source
+    folder = tmp_path / "fl-tutorials"
+    (folder / "colab_bridge").mkdir(parents=True)
+    (folder / "pyproject.toml").write_text('[project]\nname = "fl-tutorials"\nversion = "0.0.1"\n')
+    (folder / "colab_bridge" / "__init__.py").write_text("raise SystemExit('imported from an unchecked folder')\n")
+    (folder / "colab_bridge" / "provision.py").write_text("")
+    script = "import sys, types\nsys.modules['google.colab'] = types.ModuleType('google.colab')\n" + cell.source
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 1 and f"is not release v{version}" in result.stderr, result.stderr[-1500:]
+    assert "imported from an unchecked folder" not in result.stderr

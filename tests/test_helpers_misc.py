@@ -43,3 +43,18 @@ def test_plot_history_one_panel_per_metric() -> None:
     assert [ax.get_title() for ax in fig.axes] == ["train loss by round", "train accuracy by round"]
     assert fig.texts[0].get_text() == "training metrics"  # the figure's own title
     assert list(fig.axes[0].lines[0].get_ydata()) == [3, 2, 1]
+
+
+def test_progress_yields_every_item_and_its_saved_widget_text_shows_the_end() -> None:
+    """helpers.plots.progress: outside Jupyter a text bar; in a kernel the saved fallback reads the final count."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from helpers.plots import progress
+
+    assert list(progress(range(4), desc="rounds")) == [0, 1, 2, 3]
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("from helpers.plots import progress\nfor _ in progress(range(7), desc='rounds'):\n    pass"))
+    NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    texts = [o["data"]["text/plain"] for o in nb.cells[0].outputs if o["output_type"] == "display_data"]
+    assert len(texts) == 1 and "7/7" in texts[0], texts

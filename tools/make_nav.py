@@ -27,10 +27,15 @@ def repo_url() -> str:
     return meta["project"]["urls"]["Repository"].rstrip("/")
 
 
+def release() -> str:
+    """The release tag of this version of the collection, `v` + pyproject.toml's version (CONTRIBUTING.md, Releases)."""
+    return "v" + tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+
 def colab_url(notebook: Path) -> str:
-    """Return the Colab URL that opens `notebook` from the main branch on GitHub."""
+    """Return the Colab URL that opens `notebook` at this release on GitHub, the release its setup cell clones."""
     slug = repo_url().removeprefix("https://github.com/")
-    return f"https://colab.research.google.com/github/{slug}/blob/main/notebooks/{notebook.name}"
+    return f"https://colab.research.google.com/github/{slug}/blob/{release()}/notebooks/{notebook.name}"
 
 
 def badge(notebook: Path) -> str:
@@ -39,8 +44,8 @@ def badge(notebook: Path) -> str:
 
 
 def setup_source() -> str:
-    """Return the setup cell's code, with the repository URL filled in."""
-    return (ROOT / "tools" / "setup_cell.py").read_text().format(repo_url=repo_url() + ".git").rstrip("\n")
+    """Return the setup cell's code, with the repository URL and the release filled in."""
+    return (ROOT / "tools" / "setup_cell.py").read_text().format(repo_url=repo_url() + ".git", release=release()).rstrip("\n")
 
 
 def navigation(path: Path, paths: list[Path]) -> str:
