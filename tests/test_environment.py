@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 
@@ -52,6 +54,10 @@ def setup_cell(notebook: Path) -> str:
 def run_cell(source: str, monkeypatch: pytest.MonkeyPatch, colab: bool = True, checked_out: bool = False):
     """Execute the setup cell with faked Colab detection, git and provision(); return what it did."""
     calls: list = []
+    folder = Path(tempfile.mkdtemp(prefix="colab-content-"))  # Colab's /content, with the (faked) clone's pyproject.toml
+    (folder / "fl-tutorials").mkdir()
+    shutil.copy(ROOT / "pyproject.toml", folder / "fl-tutorials" / "pyproject.toml")
+    monkeypatch.chdir(folder)
     if colab:
         monkeypatch.setitem(sys.modules, "google.colab", type(sys)("google.colab"))
     else:
@@ -99,8 +105,6 @@ def test_generated_navigation_is_current() -> None:
 
 def test_the_navigation_check_writes_nothing(tmp_path: Path) -> None:
     """`make_nav.py --check` compares in memory: every file keeps its bytes and its modification time, stale or not."""
-    import shutil
-
     copy = tmp_path / "repo"
     for name in ("notebooks", "tools"):
         shutil.copytree(ROOT / name, copy / name)

@@ -2,15 +2,12 @@
 import sys
 
 if "google.colab" in sys.modules:
-    import os
-    import subprocess
-
-    release = "{release}"  # the release of the collection that this notebook belongs to
+    import os, subprocess
+    release = "{release}"  # the release this notebook belongs to: cloned, or checked before anything is imported
     if not os.path.isdir("fl-tutorials"):
         subprocess.run(["git", "clone", "--quiet", "--depth", "1", "--branch", release, "{repo_url}", "fl-tutorials"], check=True)
-    with open(os.path.join("fl-tutorials", "pyproject.toml")) as f:  # checked before anything runs from the folder
-        if f'version = "{{release[1:]}}"' not in f.read():
-            raise RuntimeError(f"fl-tutorials/ is not release {{release}} of these notebooks: rename or delete it, then run this cell again.")
+    if f'version = "{{release[1:]}}"' not in open(os.path.join("fl-tutorials", "pyproject.toml")).read():
+        raise RuntimeError(f"fl-tutorials/ is not release {{release}} of these notebooks: rename or delete it, then run this cell again.")
     sys.path.insert(0, os.path.abspath("fl-tutorials"))
     from colab_bridge.provision import provision
 
