@@ -166,7 +166,9 @@ def written_partly(path: Path) -> Optional[str]:
         reader = tf.train.load_checkpoint(str(path / "variables" / "variables"))
         for name in reader.get_variable_to_shape_map():
             reader.get_tensor(name)
-    except (tf.errors.DataLossError, tf.errors.OutOfRangeError, tf.errors.NotFoundError) as error:
+    # A truncated data file: TensorFlow's reader says "Read less bytes than requested" (an IndexError from its C++
+    # OutOfRange), or a checksum or missing-shard error.
+    except (IndexError, tf.errors.DataLossError, tf.errors.OutOfRangeError, tf.errors.NotFoundError) as error:
         return f"its variables are cut short ({type(error).__name__})"
     return None
 
