@@ -77,7 +77,8 @@ def standin_section() -> list[str]:
              "Every notebook, top to bottom in a fresh kernel with `FL_DATA=emnist`, on two full-size EMNIST-format "
              "stand-ins built by `tools/build_emnist_standin.py` (3,383 writers, 341,873 train and 40,832 test "
              "digits; `--style mild` and `--style strong`, other writers' styles and label skew), measured with "
-             "`tools/run_standin.py` on 2 cores. Peak RSS is the kernel plus its TFF worker. A stand-in is not "
+             "`tools/run_standin.py` on 2 cores, most of them while other jobs shared the machine (so the times are upper "
+             "bounds). Peak RSS is the kernel plus its TFF worker. A stand-in is not "
              "EMNIST: these runs say that a notebook works at this scale and that its asserts hold on other data, "
              "never what real EMNIST gives.", "", head, "| --- |" + " --- |" * len(results)]
     for name in names:
