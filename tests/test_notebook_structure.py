@@ -16,12 +16,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-
 SKIP_TAGS = ("nbval-ignore-output", "raises-exception", "nbval-skip")
 
 
-def _cells(path: Path) -> list[dict]:
-    return json.loads(path.read_text())["cells"]
-
-
-def _source(cell: dict) -> str:
-    return "".join(cell["source"])
+_cells, _source = number_check.cells, number_check.source  # one reader of notebooks for the structure and numbers checks
 
 
 def test_there_are_notebooks() -> None:
