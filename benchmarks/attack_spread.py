@@ -1,13 +1,14 @@
-"""Run-to-run spread of notebook 10's unseeded numbers: execute the notebook several times and collect its tables.
+"""Run-to-run spread of notebooks 09 and 10's unseeded numbers: execute them several times and collect their tables.
 
-    uv run python -m benchmarks.attack_spread                  # 5 executions, about 7 min on 2 cores
+    uv run python -m benchmarks.attack_spread                  # 5 executions of each, about 7 min on 2 cores
     uv run python -m benchmarks.attack_spread --executions 2 --out /tmp/attack_spread.json
 
-Notebook 10's DP runs draw their noise and their Poisson cohorts from unseeded generators, on purpose, so its
-membership-inference AUCs, test accuracies, canary guesses and ε lower bounds differ between executions. Each
-execution already repeats every noise level three times; this collects those per-run numbers over whole
-executions of the notebook as committed (a temporary copy is executed, never the notebook itself), so that the
-margins of its checks can be held against more runs than one execution shows. Results go to `attack_spread.json`.
+The DP runs of notebooks 09 (reconstruction under noise) and 10 (membership inference and the canary audit) draw
+their noise and their Poisson cohorts from unseeded generators, on purpose, so their correlations, membership
+AUCs, test accuracies, canary guesses and ε lower bounds differ between executions. Each execution already repeats
+every noise level several times; this collects those per-run numbers over whole executions of the notebooks as
+committed (a temporary copy is executed, never the notebook itself), so that the margins of their checks can be
+held against more runs than one execution shows. Results go to `attack_spread.json`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-NOTEBOOK = HERE.parent / "notebooks" / "10_privacy_attacks_and_audits.ipynb"
+NOTEBOOKS = (HERE.parent / "notebooks" / "09_reconstruction_attacks.ipynb",
+             HERE.parent / "notebooks" / "10_membership_inference_and_audits.ipynb")
 NUMBER = r"(inf|[\d.]+)"
 # The membership table prints each column as the range (min-max) over one execution's three runs per noise level.
 MEMBERSHIP_COLUMNS = ("test_accuracy", "example_auc", "example_advantage", "writer_auc", "writer_advantage")
@@ -33,7 +35,7 @@ def _text(cell: dict) -> str:
 
 
 def parse(cells: list[dict]) -> dict[str, dict[str, list[float]]]:
-    """Pull the per-run numbers out of an executed notebook 10's printed tables."""
+    """Pull the per-run numbers out of the printed tables of executed notebooks 09 and 10."""
     out: dict[str, dict[str, list[float]]] = {}
     for cell in cells:
         text = _text(cell)
@@ -52,7 +54,7 @@ def parse(cells: list[dict]) -> dict[str, dict[str, list[float]]]:
 
 
 def measure(executions: int) -> dict:
-    """Execute a copy of notebook 10 `executions` times; return its numbers per noise level, and their ranges.
+    """Execute copies of notebooks 09 and 10 `executions` times; return their numbers per noise level, and ranges.
 
     Reconstruction correlations and canary results are per run; the membership columns are each execution's
     printed (min, max) over its three runs, so their overall range is still the range over every run.
@@ -61,20 +63,21 @@ def measure(executions: int) -> dict:
     from nbclient import NotebookClient
 
     os.environ["FL_DATA"] = "sample"
-    results: dict = {"executions": executions, "runs": {}, "failed_checks": []}
+    results: dict = {"executions": executions, "sampling_rate_fixed": True, "runs": {}, "failed_checks": []}
     with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / NOTEBOOK.name
         for execution in range(executions):
-            shutil.copy(NOTEBOOK, copy)
-            nb = nbformat.read(copy, as_version=4)
-            # allow_errors: a failed check is itself a result (how often does a margin fail?), and later cells run on.
-            NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
-                           resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
-            failed = [o["evalue"] for c in nb.cells for o in c.get("outputs", []) if o["output_type"] == "error"]
-            results["failed_checks"].extend(failed)
-            for name, by_noise in parse(nb.cells).items():
-                for z, values in by_noise.items():
-                    results["runs"].setdefault(name, {}).setdefault(z, []).extend(values)
+            for notebook in NOTEBOOKS:
+                copy = Path(tmp) / notebook.name
+                shutil.copy(notebook, copy)
+                nb = nbformat.read(copy, as_version=4)
+                # allow_errors: a failed check is itself a result (how often does a margin fail?); later cells run on.
+                NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
+                               resources={"metadata": {"path": str(notebook.parent)}}).execute()
+                failed = [o["evalue"] for c in nb.cells for o in c.get("outputs", []) if o["output_type"] == "error"]
+                results["failed_checks"].extend(failed)
+                for name, by_noise in parse(nb.cells).items():
+                    for z, values in by_noise.items():
+                        results["runs"].setdefault(name, {}).setdefault(z, []).extend(values)
             print(f"execution {execution + 1}/{executions} done", flush=True)
     results["summary"] = {name: {z: [min(v), max(v)] for z, v in by_noise.items()}
                           for name, by_noise in results["runs"].items()}

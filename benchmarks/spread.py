@@ -1,12 +1,12 @@
-"""Run-to-run spread of notebook 07's unseeded runs: DP-FedAvg at each noise level, and quantized FedAvg.
+"""Run-to-run spread of the unseeded runs of notebooks 07 and 08: DP-FedAvg at each noise level, and quantized FedAvg.
 
     uv run python -m benchmarks.spread                  # 8 executions, about 6 min on 2 cores
     uv run python -m benchmarks.spread --executions 2 --out /tmp/spread.json
 
 TFF draws DP noise and the quantizer's random rounding from unseeded generators, and the DP runs draw their
-cohorts by secret Poisson sampling, on purpose. So these accuracies differ between executions, and notebook 07
-quotes the ranges measured here (written to `spread.json`) to justify the margins of its checks. The settings are
-notebook 07's: the sample, the seed model, 10 rounds, `client_lr` 0.1, clip 1.0, 10 clients per round.
+cohorts by secret Poisson sampling, on purpose. So these accuracies differ between executions, and notebooks 07
+and 08 quote the ranges measured here (written to `spread.json`) to justify the margins of their checks. The settings are
+theirs: the sample, the seed model, 10 rounds, `client_lr` 0.1, clip 1.0, 10 clients per round.
 """
 
 from __future__ import annotations

@@ -70,11 +70,11 @@ def test_spread_and_drift_results_hold_what_the_notebooks_quote() -> None:
     assert sorted(drift) == ["0", "1", "2"] and all(set(row) == {"5", "20"} for row in drift.values())
 
 
-def test_attack_spread_reads_notebook_10s_tables() -> None:
-    """The spread benchmark parses what notebook 10 prints (its committed outputs): a changed format fails here."""
-    from benchmarks.attack_spread import NOTEBOOK, parse
+def test_attack_spread_reads_the_tables_of_notebooks_09_and_10() -> None:
+    """The spread benchmark parses what notebooks 09 and 10 print (committed outputs): a changed format fails here."""
+    from benchmarks.attack_spread import NOTEBOOKS, parse
 
-    numbers = parse(json.loads(NOTEBOOK.read_text())["cells"])
+    numbers = parse([cell for notebook in NOTEBOOKS for cell in json.loads(notebook.read_text())["cells"]])
     assert set(numbers) == {"dp_reconstruction", "test_accuracy", "example_auc", "example_advantage", "writer_auc",
                             "writer_advantage", "canaries_correct", "epsilon_lower_bound"}
     assert {z: len(v) for z, v in numbers["canaries_correct"].items()} == {"0.0": 3, "0.5": 3, "1.0": 3}

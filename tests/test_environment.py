@@ -142,3 +142,24 @@ def test_the_colab_setup_cell_refuses_a_folder_of_another_release_before_importi
     result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 1 and f"is not release v{version}" in result.stderr, result.stderr[-1500:]
     assert "imported from an unchecked folder" not in result.stderr
+
+
+def test_a_stand_in_run_records_the_code_it_ran_and_results_mark_a_later_edit(tmp_path: Path) -> None:
+    """tools/run_standin.py hashes a notebook's code cells (not its prose), so docs/RESULTS.md can say "earlier code"."""
+    import importlib.util
+
+    import nbformat
+
+    spec = importlib.util.spec_from_file_location("run_standin", ROOT / "tools" / "run_standin.py")
+    run_standin = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_standin)
+    path = tmp_path / "00_x.ipynb"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# t"), nbformat.v4.new_code_cell("x = 1")])
+    nbformat.write(nb, path)
+    before = run_standin.code_sha(path)
+    nb.cells[0].source = "# a new title and more prose"
+    nbformat.write(nb, path)
+    assert run_standin.code_sha(path) == before, "prose edits keep the record"
+    nb.cells[1].source = "x = 2"
+    nbformat.write(nb, path)
+    assert run_standin.code_sha(path) != before, "a code edit shows"

@@ -28,6 +28,7 @@ def test_header_badge_and_setup_come_first(path: Path) -> None:
     cells = _cells(path)
     lines = [line for line in _source(cells[0]).splitlines() if line.strip()]
     assert lines[0].startswith("# ") and len(lines) > 1, "cell 1: an H1 title, then a one-line purpose"
+    assert lines[0].startswith(f"# {path.name[:2]} · "), "the title starts with the notebook's number, as its file name does"
     assert "nav-badge" in cells[1]["metadata"].get("tags", []) and "colab.research.google.com" in _source(cells[1])
     setup = next(i for i, c in enumerate(cells) if "colab-setup" in c["metadata"].get("tags", []))
     assert 'if "google.colab" in sys.modules:' in _source(cells[setup]), "install only on Colab"
@@ -120,3 +121,28 @@ def test_the_number_check_catches_a_planted_mismatch(tmp_path: Path) -> None:
     page = tmp_path / "README.md"
     page.write_text("The quickstart reaches 0.852 in 2 s and 0.9 in 3 s. TFF 0.87.0 on Python 3.11.\n")
     assert number_check.unsupported_in_doc(page, notebooks=[path], root=tmp_path) == [(1, "0.9"), (1, "3")]
+
+
+import make_nav  # noqa: E402  (tools/ is not a package; its word count also sets the README's minutes to read)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
+def test_one_sitting_per_notebook_and_no_wall_of_text(path: Path) -> None:
+    """At most about 2,000 words of prose per notebook and 250 per markdown cell (maths and code blocks aside)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    words = [make_nav.prose_words(c) for c in nb.cells]
+    walls = {i: w for i, w in enumerate(words) if w > make_nav.MAX_CELL_WORDS}
+    assert not walls, f"markdown cells over {make_nav.MAX_CELL_WORDS} words (cell index: words): {walls}"
+    assert sum(words) <= make_nav.MAX_NOTEBOOK_WORDS, f"{sum(words)} words of prose: split the notebook or cut"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
+def test_predict_then_run_checks(path: Path) -> None:
+    """Two or three "predict, then run" questions, each with its answer collapsed in a <details> block."""
+    questions = [c for c in _cells(path) if c["cell_type"] == "markdown" and _source(c).startswith("**Predict, then run.**")]
+    assert 2 <= len(questions) <= 3, f"{len(questions)} predict-then-run questions"
+    for cell in questions:
+        text = _source(cell)
+        assert "<details>" in text and "<summary>" in text and "</details>" in text, text[:200]

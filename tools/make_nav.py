@@ -8,7 +8,10 @@ Nothing here is edited by hand: the badge and navigation cells, the setup cell a
 from __future__ import annotations
 
 import argparse
+import math
+import re
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -19,6 +22,15 @@ NOTEBOOKS = ROOT / "notebooks"
 README = ROOT / "README.md"
 TABLE_START, TABLE_END = "<!-- notebook-table:start -->", "<!-- notebook-table:end -->"
 BADGE_TAG, SETUP_TAG, FOOTER_TAG = "nav-badge", "colab-setup", "nav-footer"
+TRACKS = {  # a notebook's metadata "course": {"track": ..., "builds_on": ["NN", ...]} names one of these
+    "core": "core, in order",
+    "inside": "optional: inside TFF",
+    "privacy": "privacy, in order",
+    "systems": "optional: running it",
+    "appendix": "appendix",
+}
+WORDS_PER_MINUTE = 200  # reading speed for the table's minutes to read
+MAX_NOTEBOOK_WORDS, MAX_CELL_WORDS = 2000, 250  # one sitting per notebook, no wall of text (tests/test_notebook_structure.py)
 
 
 def repo_url() -> str:
@@ -112,12 +124,46 @@ def update_notebook(path: Path, paths: list[Path], write: bool = True) -> bool:
     return False
 
 
+def prose_words(cell: nbformat.NotebookNode) -> int:
+    """Words a learner reads in a markdown cell: its text without fenced code, display maths or navigation."""
+    if cell.cell_type != "markdown" or {BADGE_TAG, FOOTER_TAG} & set(cell.metadata.get("tags", [])):
+        return 0
+    text = re.sub(r"```.*?```", " ", cell.source, flags=re.S)
+    text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.S)
+    return len(text.split())
+
+
+def run_seconds(nb: nbformat.NotebookNode) -> float | None:
+    """The committed execution's wall time, from the cell timings that nbclient records, or None if it has none."""
+    times = [c.metadata.get("execution", {}) for c in nb.cells if c.cell_type == "code"]
+    starts = [t["iopub.execute_input"] for t in times if "iopub.execute_input" in t]
+    ends = [t["shell.execute_reply"] for t in times if "shell.execute_reply" in t]
+    if not starts or not ends:
+        return None
+    parse = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))  # noqa: E731
+    return (parse(max(ends)) - parse(min(starts))).total_seconds()
+
+
+def course(nb: nbformat.NotebookNode, name: str) -> tuple[str, list[str]]:
+    """A notebook's track and the notebooks it builds on, from its metadata "course" (checked here)."""
+    meta = nb.metadata.get("course")
+    if not meta or meta.get("track") not in TRACKS:
+        raise ValueError(f"{name}: set metadata course.track to one of {sorted(TRACKS)}, and course.builds_on")
+    return meta["track"], list(meta.get("builds_on", []))
+
+
 def notebook_table(paths: list[Path]) -> str:
-    """Return the README table: one row per notebook with its purpose and Colab badge."""
-    rows = ["| Notebook | What you learn | Colab |", "| --- | --- | --- |"]
+    """Return the README table: one row per notebook with its purpose, track, minutes and Colab badge."""
+    rows = ["| Notebook | What you learn | Track; builds on | Read, run (min) | Colab |", "| --- | --- | --- | --- | --- |"]
     for path in paths:
-        title, purpose = title_and_purpose(nbformat.read(path, as_version=4))
-        rows.append(f"| [{title}](notebooks/{path.name}) | {purpose} | {badge(path)} |")
+        nb = nbformat.read(path, as_version=4)
+        title, purpose = title_and_purpose(nb)
+        track, builds_on = course(nb, path.name)
+        read = math.ceil(sum(prose_words(c) for c in nb.cells) / WORDS_PER_MINUTE)
+        seconds = run_seconds(nb)
+        run = "?" if seconds is None else str(max(1, round(seconds / 60)))
+        after = f"; after {', '.join(builds_on)}" if builds_on else ""
+        rows.append(f"| [{title}](notebooks/{path.name}) | {purpose} | {TRACKS[track]}{after} | {read}, {run} | {badge(path)} |")
     return "\n".join(rows)
 
 

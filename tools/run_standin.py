@@ -15,6 +15,7 @@ whose `.tff/emnist_all.sqlite` is that file, which is where the notebooks' `load
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -71,9 +72,17 @@ class TreeRss:
         return max(self.peaks.values(), default=0)
 
 
+def code_sha(path: Path) -> str:
+    """A short hash of a notebook's code cells: what a stand-in run ran, so that a later edit shows (docs/RESULTS.md)."""
+    nb = nbformat.read(path, as_version=4)
+    code = "\n\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    return hashlib.sha256(code.encode()).hexdigest()[:12]
+
+
 def run(path: Path, timeout: int = 1200) -> dict:
     """Execute one notebook on the stand-in; return its status, wall time, peak RSS and per-cell peaks."""
     nb = nbformat.read(path, as_version=4)
+    sha = code_sha(path)  # the code that runs, read before it runs
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     monitor: Optional[TreeRss] = None
@@ -97,7 +106,7 @@ def run(path: Path, timeout: int = 1200) -> dict:
     peak = monitor.stop() if monitor else 0
     cells = sorted(((int(k), v) for k, v in (monitor.peaks.items() if monitor else []) if k.isdigit()),
                    key=lambda kv: -kv[1])
-    return {"notebook": path.name, "passed": error is None, "error": error, "seconds": round(seconds, 1),
+    return {"notebook": path.name, "code_sha": sha, "passed": error is None, "error": error, "seconds": round(seconds, 1),
             "peak_gib": round(peak / GIB, 2), "cell_peaks_gib": {str(i): round(v / GIB, 2) for i, v in cells[:5]}}
 
 
@@ -111,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results_file = args.results
     results = json.loads(results_file.read_text()) if results_file.exists() else {}
+    existing = {p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    results = {name: run for name, run in results.items() if name in existing}  # drop renamed or removed notebooks
     os.environ["FL_DATA"] = "emnist"
     if args.data is not None:
         if not args.data.is_file():
