@@ -33,6 +33,28 @@ EXPOSURE_WARNING = (
     "it, file I/O included. Block it with a host firewall (SECURITY.md) or run where user namespaces are "
     "allowed.")
 
+CONTAINER_EXPOSURE_WARNING = (
+    "TFF's worker could not be isolated ({reason}), so TFF's default runtime is used. In a container that is a "
+    "narrower exposure than on a laptop, but a real one: while this process runs, its worker_binary listens without "
+    "authentication on the container's own network interfaces and runs any TensorFlow graph sent to it. This "
+    "computer and other containers on the same container network can reach it; other machines cannot, unless its "
+    "port is published (publish only Jupyter's, on 127.0.0.1) or, with Docker older than 28, they route to the "
+    "container network directly. Keep untrusted containers off that network (SECURITY.md).")
+
+
+def in_container() -> bool:
+    """Whether this process runs in the learner container (its Dockerfile sets FL_CONTAINER).
+
+    Only our image counts: what the container warning says about reachability holds for the README's run command,
+    not for any machine that happens to carry Docker's or Podman's marker files.
+    """
+    return bool(os.environ.get("FL_CONTAINER"))
+
+
+def exposure_warning(reason: str) -> str:
+    """The fallback's warning: what listens where, and who can reach it, in a container or on a machine."""
+    return (CONTAINER_EXPOSURE_WARNING if in_container() else EXPOSURE_WARNING).format(reason=reason)
+
 
 class ExposedRuntimeWarning(UserWarning):
     """TFF runs on its default runtime, whose worker port is reachable from the network."""
@@ -186,7 +208,7 @@ def use_private_runtime() -> Optional[PrivateWorker]:
     if not reason:
         _current = start_private_worker()
     else:
-        warnings.warn(EXPOSURE_WARNING.format(reason=reason), ExposedRuntimeWarning, stacklevel=2)
+        warnings.warn(exposure_warning(reason), ExposedRuntimeWarning, stacklevel=2)
         tff.backends.native.set_sync_local_cpp_execution_context()
         _current = _current_context = None
         return None

@@ -115,11 +115,11 @@ class LocalWorkers:
 
         Any other failure raises `helpers.runtime.IsolationError`: no worker is then started on a port.
         """
-        from helpers.runtime import EXPOSURE_WARNING, ExposedRuntimeWarning, exposure_reason, start_private_worker
+        from helpers.runtime import ExposedRuntimeWarning, exposure_reason, exposure_warning, start_private_worker
 
         reason = exposure_reason()
         if reason:
-            warnings.warn(EXPOSURE_WARNING.format(reason=reason) + TCP_NOTE, ExposedRuntimeWarning, stacklevel=3)
+            warnings.warn(exposure_warning(reason) + TCP_NOTE, ExposedRuntimeWarning, stacklevel=3)
             return None
         self.directory = Path(tempfile.mkdtemp(prefix="tff-workers-"))  # mode 0700
         return start_private_worker(self.max_calls, socket=self.directory / "worker-0.sock")

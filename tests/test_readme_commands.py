@@ -25,6 +25,8 @@ RUN_BY = {
     "pip install --no-deps -e .": "tests/test_pip_path.py::test_the_readmes_pip_path",
     "jupyter lab": "tests/test_pip_path.py::test_the_readmes_pip_path",
     "uv run python -m benchmarks": "tests/test_benchmarks.py::test_benchmarks_smoke",
+    "docker build": "tests/test_container.py::test_the_readmes_container_commands_serve_jupyterlab_on_loopback_only",
+    "docker run": "tests/test_container.py::test_the_readmes_container_commands_serve_jupyterlab_on_loopback_only",
 }
 
 

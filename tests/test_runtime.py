@@ -111,6 +111,20 @@ def test_the_fallback_warns_and_names_the_exposure() -> None:
         _cleanup(process, seen["worker_pids"])
 
 
+def test_in_a_container_the_warning_says_who_can_reach_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The learner image sets FL_CONTAINER: the fallback then names the container network, not a laptop's LAN."""
+    from helpers import runtime
+
+    monkeypatch.delenv("FL_CONTAINER", raising=False)
+    assert not runtime.in_container()
+    assert "listens on all network interfaces" in runtime.exposure_warning("because")
+    monkeypatch.setenv("FL_CONTAINER", "learner")
+    warning = runtime.exposure_warning("user namespaces are not allowed here")
+    assert runtime.in_container() and "user namespaces are not allowed here" in warning
+    assert "other containers on the same container network" in warning and "127.0.0.1" in warning
+    assert "listens without authentication" in warning, "a real exposure is named, not hidden"
+
+
 @pytest.mark.parametrize("how", ["normal exit", "exception", "SIGTERM", "SIGKILL", "piped to tee"])
 def test_no_worker_outlives_its_driver(how: str) -> None:
     end = {"normal exit": "", "exception": "raise RuntimeError('boom')",

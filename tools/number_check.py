@@ -36,7 +36,7 @@ CLAIM = re.compile(
     rf"(?<![\w.\-/#])(?P<a>{_NUMBER})(?P<pct>\s?%)?"  # a number, maybe a percentage
     rf"(?=(?P<unit>{_UNIT})?)"
     rf"(?:(?P<of>\s+of\s+)(?P<b>{_NUMBER}))?")
-VERSION = re.compile(r"(?:\b(?:Python|TFF|TF|TensorFlow|TensorBoard|Federated|Colab|ipykernel|IPython|jupyter_client|JupyterLab|jaxlib|jax|"
+VERSION = re.compile(r"(?:\b(?:Python|glibc|Ubuntu|Debian|macOS|TFF|TF|TensorFlow|TensorBoard|Federated|Colab|ipykernel|IPython|jupyter_client|JupyterLab|jaxlib|jax|"
                      r"numpy|setuptools|packaging|typing-extensions|tensorflow|pip|uv|runtime|runtimes|release|version|"
                      r"v)\s?(?:[<>=~]=?\s?)?\d[\d.]*(?:\s?(?:,|and|or|…|to|-|–)\s?\d[\d.]*)*)"
                      r"|\b\d+\.\d+\.\d+\b|\b20\d\d\.\d\d\b")
