@@ -130,6 +130,31 @@ def who_sees_what() -> Diagram:
     return Diagram(fig, alt)
 
 
+def learning_process_blocks() -> Diagram:
+    """The four blocks that `compose_learning_process` joins into one round, and what flows between them."""
+    fig, ax = _canvas(10.0, 4.4)
+    blocks = [(1.25, "distributor\n(DistributionProcess)\nsends $w_t$ to\nthe cohort", SERVER),
+              (3.75, "client work\n(ClientWorkProcess)\nlocal training:\nupdate $\\Delta_k$, weight $n_k$", CLIENT),
+              (6.25, "aggregator\n(AggregationProcess)\ncombines the\nupdates into one", STEP),
+              (8.75, "finalizer\n(FinalizerProcess)\nthe server's optimizer\nstep gives $w_{t+1}$", SERVER)]
+    for x, text, color in blocks:
+        _box(ax, x, 2.4, 2.1, 1.5, text, color, size=8.5)
+    for (x0, _, _), (x1, _, _), label in zip(blocks, blocks[1:], ("$w_t$@CLIENTS", "$\\Delta_k, n_k$@CLIENTS",
+                                                                  "$\\overline{\\Delta}$@SERVER")):
+        _arrow(ax, (x0 + 1.05, 2.4), (x1 - 1.05, 2.4), label, offset=(0.0, 0.95), size=8)
+    ax.text(5.0, 4.15, "LearningProcess.next(state, client data): one round", ha="center", fontsize=9.5, fontweight="bold")
+    ax.text(5.0, 0.75, "state = (global_model_weights, distributor, client_work, aggregator, finalizer): each block keeps "
+            "its own state\n(for FedAvg with SGD: the client and server learning rates; the others are empty)",
+            ha="center", fontsize=8.5)
+    fig.tight_layout()
+    alt = ("The four blocks of a TFF learning process, left to right: the distributor sends the global model w_t to "
+           "the cohort; the client work trains locally and returns each client's update Delta_k and weight n_k; the "
+           "aggregator combines the updates into one mean update on the server; the finalizer applies it with the "
+           "server's optimizer to give w_{t+1}. The process state holds the global model weights and one state per "
+           "block.")
+    return Diagram(fig, alt)
+
+
 def show(diagram: Diagram) -> None:
     """Display a diagram as a PNG whose text fallback is its alt text (what GitHub, nbval and screen readers get)."""
     from IPython.display import display

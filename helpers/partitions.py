@@ -77,3 +77,26 @@ def to_client_data(pixels: np.ndarray, labels: np.ndarray, parts: Sequence[np.nd
 
     return cached_sql_client_data(ids, dataset_fn, content, element_spec={
         "label": tf.TensorSpec([], tf.int32), "pixels": tf.TensorSpec([28, 28], tf.float32)})
+
+
+def with_broken_clients(client_data: tff.simulation.datasets.ClientData, every: int = 10,
+                        factor: float = 1000.0) -> tuple[tff.simulation.datasets.ClientData, list[str]]:
+    """Notebook 08's faulty sensors: every `every`-th client's ink reads `factor` times too strong; the rest unchanged.
+
+    Returns the federation, built with TFF's `ClientData.from_clients_and_tf_fn` so that TFF can build each dataset
+    from its id inside its runtime, and the sorted ids of the broken clients.
+    """
+    import collections
+
+    import tensorflow as tf
+
+    if every < 1:
+        raise ValueError(f"every must be at least 1, got {every}.")
+    broken = sorted(client_data.client_ids[::every])
+
+    def client_dataset(client_id):
+        is_broken = tf.reduce_any(tf.equal(client_id, broken))
+        return client_data.serializable_dataset_fn(client_id).map(lambda e: collections.OrderedDict(
+            label=e["label"], pixels=tf.where(is_broken, 1.0 - factor * (1.0 - e["pixels"]), e["pixels"])))
+
+    return tff.simulation.datasets.ClientData.from_clients_and_tf_fn(client_data.client_ids, client_dataset), broken

@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 
 from helpers import diagrams  # noqa: E402
 
-DRAWINGS = (diagrams.fedavg_round, diagrams.aggregator_stack, diagrams.who_sees_what)
+DRAWINGS = (diagrams.fedavg_round, diagrams.aggregator_stack, diagrams.who_sees_what, diagrams.learning_process_blocks)
 
 
 @pytest.mark.parametrize("draw", DRAWINGS, ids=lambda f: f.__name__)

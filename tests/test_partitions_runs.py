@@ -333,3 +333,19 @@ def test_every_helper_figure_is_titled_labelled_and_has_readable_ticks() -> None
                 continue
             assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel(), f"untitled or unlabelled axes in {fig}"
         plt.close(fig)
+
+
+def test_broken_clients_read_ink_a_thousand_times_too_strong_and_the_others_are_untouched() -> None:
+    from helpers.data import load_emnist
+    from helpers.partitions import with_broken_clients
+
+    train, _, _ = load_emnist(only_digits=True, source="sample")
+    corrupted, broken = with_broken_clients(train, every=10)
+    assert broken == sorted(train.client_ids[::10]) and len(broken) == 10
+    for client_id in (broken[0], train.client_ids[1]):
+        clean = next(iter(train.create_tf_dataset_for_client(client_id)))["pixels"].numpy()
+        seen = next(iter(corrupted.create_tf_dataset_for_client(client_id)))["pixels"].numpy()
+        expected = 1.0 - 1000.0 * (1.0 - clean) if client_id in broken else clean
+        np.testing.assert_allclose(seen, expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="at least 1"):
+        with_broken_clients(train, every=0)
