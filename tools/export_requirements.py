@@ -11,10 +11,12 @@ says why in its first lines.
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import generated  # noqa: E402  (tools/ is not a package)
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "requirements.txt"
@@ -40,18 +42,7 @@ def requirements() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="exit 1 if requirements.txt is stale; write nothing")
-    args = parser.parse_args(argv)
-    text = requirements()
-    if args.check:
-        if TARGET.read_text() != text:
-            print("requirements.txt is stale: run `uv run python tools/export_requirements.py`")
-            return 1
-        return 0
-    TARGET.write_text(text)
-    print(f"wrote {TARGET.name}")
-    return 0
+    return generated.main(__doc__, TARGET, requirements, "uv run python tools/export_requirements.py", argv)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ results from benchmarks/standin.json (the mild stand-in) and benchmarks/standin_
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
+import generated  # noqa: E402  (one writer for generated files)
 import run_standin  # noqa: E402  (tools/ is not a package; its code_sha says which code a stand-in run ran)
 
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -120,18 +120,7 @@ def page() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="exit 1 if docs/RESULTS.md is stale; write nothing")
-    args = parser.parse_args(argv)
-    text = page()
-    if args.check:
-        stale = not PAGE.exists() or PAGE.read_text() != text
-        print("docs/RESULTS.md is stale: run `uv run python tools/make_results.py`" if stale else "docs/RESULTS.md is current")
-        return 1 if stale else 0
-    PAGE.parent.mkdir(exist_ok=True)
-    PAGE.write_text(text)
-    print(f"wrote {PAGE.relative_to(ROOT)}")
-    return 0
+    return generated.main(__doc__, PAGE, page, "uv run python tools/make_results.py", argv)
 
 
 if __name__ == "__main__":
