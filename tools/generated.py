@@ -6,10 +6,12 @@ import argparse
 from pathlib import Path
 from typing import Callable, Optional
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def write_or_check(target: Path, text: str, command: str, check: bool) -> int:
     """Write `text` to `target`, or with `check` compare only; return the exit code (1: stale, run `command`)."""
-    name = target.name if target.parent.name not in ("docs",) else f"{target.parent.name}/{target.name}"
+    name = target.resolve().relative_to(ROOT).as_posix()  # as the repository names it: docs/RESULTS.md
     if check:
         stale = not target.exists() or target.read_text() != text
         print(f"{name} is stale: run `{command}`" if stale else f"{name} is current")
