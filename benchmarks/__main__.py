@@ -272,13 +272,11 @@ def matmul_gflops(size: int = 2048, repeats: int = 10) -> float:
     return 2 * size**3 / statistics.median(seconds) / 1e9
 
 
-def _with_context(context_factory: Optional[Callable[[], None]], fn: Callable[[], Any]) -> Any:
-    """Run `fn` with a freshly installed TFF execution context (or the current one), then restore the private runtime."""
+def _fresh_worker_after(fn: Callable[[], Any]) -> Any:
+    """Run `fn` on the current TFF context, then stop its worker and restore the private runtime for the next one."""
     from helpers.runtime import use_private_runtime
     from helpers.workers import release_local_worker
 
-    if context_factory is not None:
-        context_factory()
     try:
         return fn()
     finally:
@@ -300,7 +298,6 @@ NOTEBOOKS = ("TFF, as the notebooks run it (helpers.runs.train: TFF builds each 
 def bench_round_cost(clients_per_round: int, num_rounds: int, client_lr: float, seed: int) -> RoundCost:
     """Median TFF round time against the fastest plain-TF loop for the same work, and against the arithmetic floor."""
     import numpy as np
-    import tensorflow_federated as tff
 
     cohorts = _round_ids(clients_per_round, num_rounds, seed)
     rounds = _round_data(cohorts, seed)
@@ -318,7 +315,7 @@ def bench_round_cost(clients_per_round: int, num_rounds: int, client_lr: float, 
            *time_per_client_loop(rounds, client_lr))
     warm = ClientCache()
     try:
-        _with_context(None, lambda: time_tff_rounds(cohorts, client_lr, by_id=True, seed=seed, cache=warm))  # fills it
+        _fresh_worker_after(lambda: time_tff_rounds(cohorts, client_lr, by_id=True, seed=seed, cache=warm))  # fills it
         seconds, examples = _time_tff_variants(cohorts, rounds, client_lr, seed, warm, weights)
     finally:
         warm.remove()
@@ -358,7 +355,7 @@ def _time_tff_variants(cohorts: Sequence[Sequence[str]], rounds: Sequence[Sequen
             fresh = ClientCache() if name == COLD else None
             run = dict(kwargs, cache=fresh) if fresh is not None else kwargs
             try:
-                measured, examples, final = _with_context(None, lambda: time_tff_rounds(client_lr=client_lr, **run))
+                measured, examples, final = _fresh_worker_after(lambda: time_tff_rounds(client_lr=client_lr, **run))
             finally:
                 if fresh is not None:
                     fresh.remove()

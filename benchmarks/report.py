@@ -36,7 +36,6 @@ def _verdict(value: float, goal: float) -> str:
     return "meets" if value <= goal else "**misses**"
 
 
-IN_DRIVER = "TFF, datasets built in the notebook's process from SQLite"
 IN_MEMORY = "TFF, client data held in memory (from_tensor_slices)"
 COLD = "TFF, the same, the cache empty when the run starts (a client's first round reads SQLite)"
 UNCACHED = "TFF, the same without the cache: every round reads each client from SQLite"

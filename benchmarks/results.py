@@ -125,10 +125,6 @@ class SoakCurve:
     clients_per_round: int
     points: list[SoakPoint]
 
-    def rss_at(self, round_num: int) -> float:
-        """RSS (GiB) at the checkpoint of `round_num`."""
-        return next(p.rss_gib for p in self.points if p.round == round_num)
-
     @property
     def growth(self) -> float:
         """Relative RSS growth from the first checkpoint to the last."""

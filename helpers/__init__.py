@@ -1,4 +1,6 @@
-"""Helpers for the federated-learning tutorials: data loading, seeding and plots.
+"""Helpers for the federated-learning tutorials: what the notebooks taught once and reuse (data, models, training
+loops, algorithms, accounting, attacks, plots and diagrams), and the machinery a learner need not read (the private
+runtime and its workers, caches, logging), each in a module named for what it holds.
 
 Importing this package only checks the environment; it changes no global state.
 """

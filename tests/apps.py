@@ -145,6 +145,30 @@ def lab_runs_code(command: Sequence[str], port: int, token: str, log: Path, code
     return output
 
 
+def lab_runs_notebook(base: str, token: str, path: str, cell_timeout: float = 600.0) -> list[str]:
+    """Open `path` on the server at `base` as JupyterLab does (a session, so the kernel starts in the notebook's folder),
+    run its code cells in order over the kernel's websocket, delete the session; return each cell's output.
+
+    Fails at the first cell whose reply is not "ok", with that cell's output, as Run All Cells stops there.
+    """
+    _, body, _ = request(f"{base}/api/contents/{path}", token=token)
+    cells = [c for c in json.loads(body)["content"]["cells"] if c["cell_type"] == "code"]
+    _, body, _ = request(f"{base}/api/sessions", "POST",
+                         {"path": path, "type": "notebook", "name": "", "kernel": {"name": "python3"}}, token=token)
+    session = json.loads(body)
+    ws = base.replace("http://", "ws://", 1) + f"/api/kernels/{session['kernel']['id']}/channels?token={token}"
+    outputs = []
+    try:
+        for index, cell in enumerate(cells):
+            source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+            output, reply = asyncio.run(_execute_over_websocket(ws, source, timeout=cell_timeout))
+            assert reply == "ok", f"code cell {index} of {path} failed:\n{output[-3000:]}"
+            outputs.append(output)
+    finally:
+        request(f"{base}/api/sessions/{session['id']}", "DELETE", token=token)
+    return outputs
+
+
 def _descendants(pid: int) -> list[psutil.Process]:
     try:
         return psutil.Process(pid).children(recursive=True)

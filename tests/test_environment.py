@@ -132,7 +132,7 @@ def test_the_colab_setup_cell_refuses_a_folder_of_another_release_before_importi
     import tomllib
 
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    assert f'"--branch", release' in cell.source and f'release = "v{version}"' in cell.source
+    assert '"--branch", release' in cell.source and f'release = "v{version}"' in cell.source
     folder = tmp_path / "fl-tutorials"
     (folder / "colab_bridge").mkdir(parents=True)
     (folder / "pyproject.toml").write_text('[project]\nname = "fl-tutorials"\nversion = "0.0.1"\n')

@@ -18,12 +18,32 @@ def normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def closure(lock: dict, roots: list[str]) -> set[str]:
+    """The names of `roots` and of everything they depend on in the lock, whatever the version or marker."""
+    depends = {}
+    for p in lock["package"]:
+        depends.setdefault(normalise(p["name"]), set()).update(normalise(d["name"]) for d in p.get("dependencies", []))
+    seen, todo = set(), [normalise(r) for r in roots]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(depends.get(name, ()))
+    return seen
+
+
 def test_requirements_match_lock() -> None:
+    """Every package the lock pins for the project itself, and no other; the dev group (pyproject.toml) is left out."""
     lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    (project,) = [p for p in lock["package"] if p.get("source", {}).get("editable") == "."]
+    main = closure(lock, [d["name"] for d in project.get("dependencies", [])])
+    dev_only = closure(lock, [d["name"] for d in project.get("dev-dependencies", {}).get("dev", [])]) - main
+    assert dev_only, "the dev group brings packages of its own (repo2docker), which requirements.txt must leave out"
     locked = {
         (normalise(p["name"]), p["version"])
         for p in lock["package"]
         if p.get("source", {}).get("editable") is None and p.get("source", {}).get("virtual") is None
+        and normalise(p["name"]) not in dev_only
     }
     pinned = set()
     for line in (ROOT / "requirements.txt").read_text().splitlines():

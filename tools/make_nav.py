@@ -14,13 +14,18 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import json
+
 import nbformat
 import tomllib  # the tools run on uv's Python 3.11
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import run_standin  # noqa: E402  (tools/ is not a package: its sample runs give the table's peak memory)
 NOTEBOOKS = ROOT / "notebooks"
 README = ROOT / "README.md"
 TABLE_START, TABLE_END = "<!-- notebook-table:start -->", "<!-- notebook-table:end -->"
+BINDER_START, BINDER_END = "<!-- binder-badge:start -->", "<!-- binder-badge:end -->"
 BADGE_TAG, SETUP_TAG, FOOTER_TAG = "nav-badge", "colab-setup", "nav-footer"
 TRACKS = {  # a notebook's metadata "course": {"track": ..., "builds_on": ["NN", ...]} names one of these
     "core": "core, in order",
@@ -53,6 +58,13 @@ def colab_url(notebook: Path) -> str:
 def badge(notebook: Path) -> str:
     """Return the Markdown for the "Open in Colab" badge of `notebook`."""
     return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(notebook)})"
+
+
+def binder_badge(first: Path) -> str:
+    """Return the Markdown for the Binder badge: this release on mybinder.org, JupyterLab open at `first`."""
+    slug = repo_url().removeprefix("https://github.com/")
+    url = f"https://mybinder.org/v2/gh/{slug}/{release()}?urlpath=lab/tree/notebooks/{first.name}"
+    return f"[![Launch Binder](https://mybinder.org/badge_logo.svg)]({url})"
 
 
 def setup_source() -> str:
@@ -152,9 +164,19 @@ def course(nb: nbformat.NotebookNode, name: str) -> tuple[str, list[str]]:
     return meta["track"], list(meta.get("builds_on", []))
 
 
+def peak_memory(path: Path) -> str:
+    """The notebook's peak memory on the sample (kernel plus TFF's worker), from `tools/run_standin.py --sample`."""
+    runs = json.loads(run_standin.SAMPLE_RESULTS.read_text()) if run_standin.SAMPLE_RESULTS.exists() else {}
+    run = runs.get(path.name)
+    if run is None or not run["passed"]:
+        return "?"
+    return f"{run['peak_gib']:.1f}" + ("" if run["code_sha"] == run_standin.code_sha(path) else " (earlier code)")
+
+
 def notebook_table(paths: list[Path]) -> str:
-    """Return the README table: one row per notebook with its purpose, track, minutes and Colab badge."""
-    rows = ["| Notebook | What you learn | Track; builds on | Read, run (min) | Colab |", "| --- | --- | --- | --- | --- |"]
+    """Return the README table: one row per notebook with its purpose, track, minutes, memory and Colab badge."""
+    rows = ["| Notebook | What you learn | Track; builds on | Read, run (min) | Memory (GiB) | Colab |",
+            "| --- | --- | --- | --- | --- | --- |"]
     for path in paths:
         nb = nbformat.read(path, as_version=4)
         title, purpose = title_and_purpose(nb)
@@ -163,16 +185,19 @@ def notebook_table(paths: list[Path]) -> str:
         seconds = run_seconds(nb)
         run = "?" if seconds is None else str(max(1, round(seconds / 60)))
         after = f"; after {', '.join(builds_on)}" if builds_on else ""
-        rows.append(f"| [{title}](notebooks/{path.name}) | {purpose} | {TRACKS[track]}{after} | {read}, {run} | {badge(path)} |")
+        rows.append(f"| [{title}](notebooks/{path.name}) | {purpose} | {TRACKS[track]}{after} | {read}, {run} | {peak_memory(path)} | {badge(path)} |")
     return "\n".join(rows)
 
 
 def update_readme(paths: list[Path], write: bool = True) -> bool:
-    """Rewrite the README's table between its markers; return True if it changed (or would, with `write=False`)."""
+    """Rewrite the README's table and Binder badge between their markers; return True if they changed (or would)."""
     text = README.read_text()
-    head, rest = text.split(TABLE_START, 1)
-    _, tail = rest.split(TABLE_END, 1)
-    new = f"{head}{TABLE_START}\n{notebook_table(paths)}\n{TABLE_END}{tail}"
+    new = text
+    for (start, end), body in (((TABLE_START, TABLE_END), notebook_table(paths)),
+                               ((BINDER_START, BINDER_END), binder_badge(paths[0]))):
+        head, rest = new.split(start, 1)
+        _, tail = rest.split(end, 1)
+        new = f"{head}{start}{body}{end}{tail}" if start == BINDER_START else f"{head}{start}\n{body}\n{end}{tail}"
     if new != text:
         if write:
             README.write_text(new)

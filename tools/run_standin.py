@@ -4,12 +4,15 @@
     uv run python tools/run_standin.py                               # every notebook
     uv run python tools/run_standin.py notebooks/03_*.ipynb --cells  # also list the cells that use the most memory
     uv run python tools/run_standin.py --data /tmp/strong/emnist_all.sqlite --results benchmarks/standin_strong.json
+    uv run python tools/run_standin.py --sample                      # the committed sample: benchmarks/sample.json
 
 Each notebook runs top to bottom in a fresh kernel with FL_DATA=emnist, as `pytest --nbval-lax` would, without
 saving its outputs. Memory is the resident set of the kernel and all of its descendants (TFF's worker among them),
 sampled every 0.2 s. Results go to benchmarks/standin.json (or `--results`), which `tools/make_results.py` puts into docs/RESULTS.md.
 `--data` runs on a stand-in kept elsewhere (the `--style strong` one): the kernels then get a home folder of their own
 whose `.tff/emnist_all.sqlite` is that file, which is where the notebooks' `load_emnist` looks.
+`--sample` runs on the committed sample (FL_DATA=sample), as a learner does by default: its peaks are what a 2 GB
+session (Binder) must hold, and `tools/make_nav.py` puts them in the README's notebook table.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from nbclient.exceptions import CellExecutionError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "standin.json"
+SAMPLE_RESULTS = ROOT / "benchmarks" / "sample.json"
 GIB = 1024 ** 3
 
 
@@ -116,13 +120,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--cells", action="store_true", help="print the five cells with the highest peak RSS")
     parser.add_argument("--data", type=Path, help="the stand-in's SQLite file, if not ~/.tff/emnist_all.sqlite")
-    parser.add_argument("--results", type=Path, default=RESULTS, help=f"where to keep the results (default {RESULTS.name})")
+    parser.add_argument("--sample", action="store_true", help=f"run on the committed sample (results: {SAMPLE_RESULTS.name})")
+    parser.add_argument("--results", type=Path, help=f"where to keep the results (default {RESULTS.name})")
     args = parser.parse_args(argv)
-    results_file = args.results
+    if args.sample and args.data is not None:
+        parser.error("--sample and --data name two different data sets; give one")
+    results_file = args.results or (SAMPLE_RESULTS if args.sample else RESULTS)
     results = json.loads(results_file.read_text()) if results_file.exists() else {}
     existing = {p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
     results = {name: run for name, run in results.items() if name in existing}  # drop renamed or removed notebooks
-    os.environ["FL_DATA"] = "emnist"
+    os.environ["FL_DATA"] = "sample" if args.sample else "emnist"
     if args.data is not None:
         if not args.data.is_file():
             parser.error(f"{args.data} not found; build it with tools/build_emnist_standin.py --output {args.data}")
