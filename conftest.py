@@ -14,8 +14,15 @@ os.environ.setdefault("FL_DATA", "sample")
 
 # Files whose every test starts an app, a container, a second environment or a whole notebook: `-m "not slow"` is the
 # quick loop (CONTRIBUTING.md, "Tests"). A slow test elsewhere carries @pytest.mark.slow itself.
-SLOW_FILES = {"test_apps.py", "test_benchmarks.py", "test_browser.py", "test_checkpoint_crashes.py", "test_colab.py",
-              "test_container.py", "test_pip_path.py"}
+SLOW_FILES = {
+    "test_apps.py",
+    "test_benchmarks.py",
+    "test_browser.py",
+    "test_checkpoint_crashes.py",
+    "test_colab.py",
+    "test_container.py",
+    "test_pip_path.py",
+}
 
 
 # `-n auto` (pyproject.toml) asks this hook: one worker per core this process may use, as long as each has the
@@ -46,6 +53,6 @@ def pytest_sessionfinish(session, exitstatus) -> None:
     # worker child running until the context is collected. Every other worker is ended by helpers.runtime; .ci/run
     # fails if any worker_binary is left after the suite.
     if "tensorflow_federated" in sys.modules:
-        from helpers.workers import release_local_worker
+        from helpers.runtime import release_local_worker
 
         release_local_worker()

@@ -22,17 +22,29 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 import psutil
 
-from helpers.client_cache import ClientCache
+from benchmarks.memory import TreeRss
 from benchmarks.report import COLD, UNCACHED, plot, render_markdown, render_readme_block, update_readme
-from benchmarks.results import (Loop, Machine, Memory, Results, RoundCost, Scaling, ScalingRow, Soak, SoakCurve,
-                                SoakPoint, Suite, Timing)
+from benchmarks.results import (
+    Loop,
+    Machine,
+    Memory,
+    Results,
+    RoundCost,
+    Scaling,
+    ScalingRow,
+    Soak,
+    SoakCurve,
+    SoakPoint,
+    Suite,
+    Timing,
+)
+from helpers.client_cache import ClientCache
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -50,9 +62,15 @@ def machine() -> Machine:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    return Machine(cpu=model, cores=os.cpu_count() or 1, memory_gib=round(psutil.virtual_memory().total / 2**30, 1),
-                   python=platform.python_version(), tensorflow=tf.__version__, tff=tff.__version__,
-                   date=datetime.date.today().isoformat())
+    return Machine(
+        cpu=model,
+        cores=os.cpu_count() or 1,
+        memory_gib=round(psutil.virtual_memory().total / 2**30, 1),
+        python=platform.python_version(),
+        tensorflow=tf.__version__,
+        tff=tff.__version__,
+        date=datetime.date.today().isoformat(),
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -106,14 +124,21 @@ def _fedavg(element_spec: Any, client_lr: float, loop_implementation: Any = None
 
     sgd = tff.learning.optimizers.build_sgdm
     return tff.learning.algorithms.build_weighted_fed_avg(
-        make_model_fn(linear_model, element_spec), client_optimizer_fn=sgd(learning_rate=client_lr),
+        make_model_fn(linear_model, element_spec),
+        client_optimizer_fn=sgd(learning_rate=client_lr),
         server_optimizer_fn=sgd(learning_rate=1.0),
-        loop_implementation=loop_implementation or tff.learning.LoopImplementation.DATASET_REDUCE)
+        loop_implementation=loop_implementation or tff.learning.LoopImplementation.DATASET_REDUCE,
+    )
 
 
-def time_tff_rounds(rounds: Sequence[Sequence[Any]], client_lr: float, loop_implementation: Any = None,
-                    by_id: bool = False, seed: int = 0,
-                    cache: Optional[ClientCache] = None) -> tuple[list[float], list[int], list[Any]]:
+def time_tff_rounds(
+    rounds: Sequence[Sequence[Any]],
+    client_lr: float,
+    loop_implementation: Any = None,
+    by_id: bool = False,
+    seed: int = 0,
+    cache: Optional[ClientCache] = None,
+) -> tuple[list[float], list[int], list[Any]]:
     """Run TFF FedAvg over `rounds`; return each round's seconds, examples processed, and the final trainable weights.
 
     With `by_id`, `rounds` hold client ids and TFF builds each client's dataset from its id inside its runtime, as
@@ -131,7 +156,8 @@ def time_tff_rounds(rounds: Sequence[Sequence[Any]], client_lr: float, loop_impl
         cache_dir = cache.folder_for(_sample_train()) if cache is not None else None
         dataset_computation = client_dataset_computation(_sample_train(), cache_dir, seed=seed)
         process = tff.simulation.compose_dataset_computation_with_learning_process(
-            dataset_computation, build_fedavg(make_model_fn(linear_model, spec), client_lr))  # the notebooks' builder
+            dataset_computation, build_fedavg(make_model_fn(linear_model, spec), client_lr)
+        )  # the notebooks' builder
     else:
         process = _fedavg(rounds[0][0].element_spec, client_lr, loop_implementation)
     state, seconds, examples = process.initialize(), [], []
@@ -141,7 +167,11 @@ def time_tff_rounds(rounds: Sequence[Sequence[Any]], client_lr: float, loop_impl
         seconds.append(time.perf_counter() - start)
         state = output.state
         examples.append(int(output.metrics["client_work"]["train"]["num_examples"]))
-    return seconds, examples, [w.numpy() if hasattr(w, "numpy") else w for w in process.get_model_weights(state).trainable]
+    return (
+        seconds,
+        examples,
+        [w.numpy() if hasattr(w, "numpy") else w for w in process.get_model_weights(state).trainable],
+    )
 
 
 def time_per_client_loop(rounds: Sequence[Sequence[Any]], client_lr: float) -> tuple[list[float], list[Any]]:
@@ -201,8 +231,9 @@ def _pack(datasets: Sequence[Any], max_steps: int, batch_size: int) -> tuple[Any
     return x, y, mask, steps
 
 
-def time_compiled_rounds(rounds: Sequence[Sequence[Any]], client_lr: float, together: bool = True,
-                         batch_size: int = 20) -> tuple[list[float], list[Any]]:
+def time_compiled_rounds(
+    rounds: Sequence[Sequence[Any]], client_lr: float, together: bool = True, batch_size: int = 20
+) -> tuple[list[float], list[Any]]:
     """Plain-TF FedAvg rounds as one XLA-compiled function each, the round's batches in memory as arrays.
 
     The arrays are packed before the clock starts. With `together`, step s of every client runs as one batched
@@ -226,8 +257,11 @@ def time_compiled_rounds(rounds: Sequence[Sequence[Any]], client_lr: float, toge
             probabilities = tf.nn.softmax(tf.einsum("cbi,cio->cbo", x[:, s], kernels) + biases[:, None, :])
             n = tf.maximum(tf.reduce_sum(m, 1), 1.0)
             grad = (probabilities - tf.one_hot(y[:, s], 10)) * m[..., None] / n[:, None, None]
-            return (s + 1, kernels - client_lr * tf.einsum("cbi,cbo->cio", x[:, s], grad),
-                    biases - client_lr * tf.reduce_sum(grad, 1))
+            return (
+                s + 1,
+                kernels - client_lr * tf.einsum("cbi,cbo->cio", x[:, s], grad),
+                biases - client_lr * tf.reduce_sum(grad, 1),
+            )
 
         _, kernels, biases = tf.while_loop(lambda s, *_: s < num_steps, step, (tf.constant(0), kernels, biases))
         examples = tf.reduce_sum(mask, [1, 2])
@@ -238,7 +272,7 @@ def time_compiled_rounds(rounds: Sequence[Sequence[Any]], client_lr: float, toge
     def run_round_in_turn(kernel, bias, x, y, mask, num_steps):
         kernels, biases = [], []
         for c in range(len(rounds[0])):  # unrolled: each client's loop on its own
-            k, b = run_round.python_function(kernel, bias, x[c:c + 1], y[c:c + 1], mask[c:c + 1], num_steps[c])
+            k, b = run_round.python_function(kernel, bias, x[c : c + 1], y[c : c + 1], mask[c : c + 1], num_steps[c])
             kernels.append(k)
             biases.append(b)
         examples = tf.reduce_sum(mask, [1, 2])
@@ -274,8 +308,7 @@ def matmul_gflops(size: int = 2048, repeats: int = 10) -> float:
 
 def _fresh_worker_after(fn: Callable[[], Any]) -> Any:
     """Run `fn` on the current TFF context, then stop its worker and restore the private runtime for the next one."""
-    from helpers.runtime import use_private_runtime
-    from helpers.workers import release_local_worker
+    from helpers.runtime import release_local_worker, use_private_runtime
 
     try:
         return fn()
@@ -289,10 +322,11 @@ def _timing(timed: Sequence[float]) -> Timing:
     return Timing(statistics.median(timed), min(timed), max(timed))
 
 
-NOTEBOOKS = ("TFF, as the notebooks run it (helpers.runs.train: TFF builds each dataset from the client's id and keeps "
-             "its examples in a file after the first read, helpers.client_cache; helpers.algorithms.build_fedavg: "
-             "DATASET_ITERATOR), every client already read once")
-
+NOTEBOOKS = (
+    "TFF, as the notebooks run it (helpers.runs.train: TFF builds each dataset from the client's id and keeps "
+    "its examples in a file after the first read, helpers.client_cache; helpers.algorithms.build_fedavg: "
+    "DATASET_ITERATOR), every client already read once"
+)
 
 
 def bench_round_cost(clients_per_round: int, num_rounds: int, client_lr: float, seed: int) -> RoundCost:
@@ -307,12 +341,21 @@ def bench_round_cost(clients_per_round: int, num_rounds: int, client_lr: float, 
         loops.append(Loop(name, kind, _timing(seconds[1:])))
         weights[name] = final
 
-    record("plain TF, all clients at once, one XLA function, data in memory", "plain TF",
-           *time_compiled_rounds(rounds, client_lr))
-    record("plain TF, clients in turn, one XLA function, data in memory", "plain TF",
-           *time_compiled_rounds(rounds, client_lr, together=False))
-    record("plain TF, one tf.function, a loop over each client's tf.data batches", "plain TF",
-           *time_per_client_loop(rounds, client_lr))
+    record(
+        "plain TF, all clients at once, one XLA function, data in memory",
+        "plain TF",
+        *time_compiled_rounds(rounds, client_lr),
+    )
+    record(
+        "plain TF, clients in turn, one XLA function, data in memory",
+        "plain TF",
+        *time_compiled_rounds(rounds, client_lr, together=False),
+    )
+    record(
+        "plain TF, one tf.function, a loop over each client's tf.data batches",
+        "plain TF",
+        *time_per_client_loop(rounds, client_lr),
+    )
     warm = ClientCache()
     try:
         _fresh_worker_after(lambda: time_tff_rounds(cohorts, client_lr, by_id=True, seed=seed, cache=warm))  # fills it
@@ -327,15 +370,33 @@ def bench_round_cost(clients_per_round: int, num_rounds: int, client_lr: float, 
     steps = statistics.median(sum(sum(1 for _ in dataset) for dataset in datasets) for datasets in rounds[1:])
     examples_per_round = statistics.median(examples[1:])
     # A dense softmax layer costs 2*784*10 FLOPs per example forward and as many for the weight gradient.
-    return RoundCost(clients_per_round=clients_per_round, timed_rounds=num_rounds - 1,
-                     examples_per_round=examples_per_round, batch_steps_per_round=steps,
-                     flops_per_round=examples_per_round * 4 * 784 * 10, matmul_gflops=matmul_gflops(), loops=loops,
-                     baseline=baseline, notebooks=NOTEBOOKS, max_weight_difference=difference, machine=machine())
+    return RoundCost(
+        clients_per_round=clients_per_round,
+        timed_rounds=num_rounds - 1,
+        examples_per_round=examples_per_round,
+        batch_steps_per_round=steps,
+        flops_per_round=examples_per_round * 4 * 784 * 10,
+        matmul_gflops=matmul_gflops(),
+        loops=loops,
+        baseline=baseline,
+        notebooks=NOTEBOOKS,
+        max_weight_difference=difference,
+        machine=machine(),
+    )
 
 
-def _time_tff_variants(cohorts: Sequence[Sequence[str]], rounds: Sequence[Sequence[Any]], client_lr: float, seed: int,
-                       warm: ClientCache, weights: dict[str, Any]) -> tuple[dict[str, list[float]], list[int]]:
-    """Each TFF variant's timed rounds (two runs each, interleaved) and the examples per round; final weights go in `weights`."""
+def _time_tff_variants(
+    cohorts: Sequence[Sequence[str]],
+    rounds: Sequence[Sequence[Any]],
+    client_lr: float,
+    seed: int,
+    warm: ClientCache,
+    weights: dict[str, Any],
+) -> tuple[dict[str, list[float]], list[int]]:
+    """Each TFF variant's timed rounds (two runs each, interleaved) and the examples per round.
+
+    The final weights of each variant go in `weights`.
+    """
     import tensorflow_federated as tff
 
     iterator = tff.learning.LoopImplementation.DATASET_ITERATOR
@@ -365,7 +426,9 @@ def _time_tff_variants(cohorts: Sequence[Sequence[str]], rounds: Sequence[Sequen
 
 
 def bench_scaling(cohorts: Sequence[int], num_rounds: int, client_lr: float, seed: int) -> Scaling:
-    """Examples per second of TFF FedAvg, as the notebooks run it, for each cohort size (median round after one warm-up).
+    """Examples per second of TFF FedAvg, as the notebooks run it, for each cohort size.
+
+    Each is the median round after one warm-up.
 
     Each cohort size runs twice on one cache, and only the second run is timed: every client has then been read once.
     """
@@ -382,51 +445,11 @@ def bench_scaling(cohorts: Sequence[int], num_rounds: int, client_lr: float, see
     return Scaling(num_rounds - 1, rows, machine())
 
 
-def _tree_rss(parent: psutil.Process) -> int:
-    """Summed RSS (bytes) of `parent` and all its descendants, TFF's worker included."""
-    total = 0
-    for process in [parent] + parent.children(recursive=True):
-        try:
-            total += process.memory_info().rss
-        except psutil.Error:
-            pass  # it exited between listing and reading
-    return total
-
-
-class _PeakRss:
-    """Track the peak summed RSS of a process tree: a thread samples it every `interval` seconds until `stop()`."""
-
-    def __init__(self, pid: int, interval: float) -> None:
-        self.parent, self.peak = psutil.Process(pid), 0
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._watch, args=(interval,), daemon=True)
-        self._thread.start()
-
-    def _watch(self, interval: float) -> None:
-        while not self._done.wait(interval):
-            try:
-                self.sample()
-            except psutil.Error:
-                return  # the process has exited: nothing more to sample
-
-    def sample(self) -> int:
-        """Read the tree's RSS now (bytes), count it towards the peak, and return it."""
-        rss = _tree_rss(self.parent)
-        self.peak = max(self.peak, rss)
-        return rss
-
-    def stop(self) -> int:
-        """Stop sampling and return the peak (bytes)."""
-        self._done.set()
-        self._thread.join()
-        return self.peak
-
-
 def _peak_tree_rss(command: Sequence[str], env: dict[str, str]) -> tuple[int, float, int]:
     """Run `command`; return its exit code, wall seconds, and the peak summed RSS of it and its children (bytes)."""
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    watcher = _PeakRss(process.pid, interval=0.1)
+    watcher = TreeRss(process.pid, interval=0.1)
     stderr = process.stderr.read()  # until the process closes it, as it exits
     process.wait()
     peak = watcher.stop()
@@ -440,15 +463,31 @@ def bench_memory(num_rounds: int, runs: int) -> Memory:
     peaks, walls = [], []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as checkpoints:
-            command = [sys.executable, "-m", "helpers.program", "--rounds", str(num_rounds), "--checkpoint-dir",
-                       checkpoints, "--checkpoint-every", "10", "--no-progress"]
+            command = [
+                sys.executable,
+                "-m",
+                "helpers.program",
+                "--rounds",
+                str(num_rounds),
+                "--checkpoint-dir",
+                checkpoints,
+                "--checkpoint-every",
+                "10",
+                "--no-progress",
+            ]
             code, wall, peak = _peak_tree_rss(command, {**os.environ, "FL_DATA": "sample"})
         if code:
             raise RuntimeError(f"The training run failed with exit code {code}; see its error output above.")
         peaks.append(peak)
         walls.append(wall)
-    return Memory(rounds=num_rounds, runs=runs, peak_gib=statistics.median(peaks) / 2**30,
-                  peak_gib_max=max(peaks) / 2**30, wall_s=statistics.median(walls), machine=machine())
+    return Memory(
+        rounds=num_rounds,
+        runs=runs,
+        peak_gib=statistics.median(peaks) / 2**30,
+        peak_gib_max=max(peaks) / 2**30,
+        wall_s=statistics.median(walls),
+        machine=machine(),
+    )
 
 
 SAVED = "Saved the state after round "
@@ -464,17 +503,39 @@ def soak_curve(source: str, num_rounds: int, every: int) -> SoakCurve:
 
     clients = len(load_emnist(source=source).train.client_ids)
     with tempfile.TemporaryDirectory() as checkpoints:
-        command = [sys.executable, "-m", "helpers.program", "--rounds", str(num_rounds), "--checkpoint-dir",
-                   checkpoints, "--checkpoint-every", str(every), "--no-progress"]
+        command = [
+            sys.executable,
+            "-m",
+            "helpers.program",
+            "--rounds",
+            str(num_rounds),
+            "--checkpoint-dir",
+            checkpoints,
+            "--checkpoint-every",
+            str(every),
+            "--no-progress",
+        ]
         start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "FL_DATA": source}, stdout=subprocess.PIPE,
-                                   stderr=subprocess.DEVNULL, text=True)
-        watcher, points = _PeakRss(process.pid, interval=0.5), []
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ, "FL_DATA": source},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        watcher, points = TreeRss(process.pid, interval=0.5), []
         for line in process.stdout:
             if line.startswith(SAVED):
                 rss = watcher.sample()
-                points.append(SoakPoint(int(line[len(SAVED):].rstrip(".\n")), time.perf_counter() - start,
-                                        rss / 2**30, watcher.peak / 2**30))
+                points.append(
+                    SoakPoint(
+                        int(line[len(SAVED) :].rstrip(".\n")),
+                        time.perf_counter() - start,
+                        rss / 2**30,
+                        watcher.peak / 2**30,
+                    )
+                )
                 print(f"  {source}: round {points[-1].round}, {points[-1].rss_gib:.2f} GiB", flush=True)
         watcher.stop()
         if process.wait():
@@ -484,8 +545,9 @@ def soak_curve(source: str, num_rounds: int, every: int) -> SoakCurve:
 
 def bench_soak(num_rounds: int, every: int, sources: Sequence[str]) -> Soak:
     """Memory over a long run, on each data source in `sources`."""
-    return Soak(rounds=num_rounds, curves=[soak_curve(source, num_rounds, every) for source in sources],
-                machine=machine())
+    return Soak(
+        rounds=num_rounds, curves=[soak_curve(source, num_rounds, every) for source in sources], machine=machine()
+    )
 
 
 def bench_suite(runs: int) -> Suite:
@@ -493,13 +555,22 @@ def bench_suite(runs: int) -> Suite:
     walls, codes = [], []
     for i in range(runs):
         start = time.perf_counter()
-        code = subprocess.call([sys.executable, "-m", "pytest", "-q"], cwd=ROOT,
-                               env={**os.environ, "FL_DATA": "sample"}, stdout=subprocess.DEVNULL)
+        code = subprocess.call(
+            [sys.executable, "-m", "pytest", "-q"],
+            cwd=ROOT,
+            env={**os.environ, "FL_DATA": "sample"},
+            stdout=subprocess.DEVNULL,
+        )
         walls.append(time.perf_counter() - start)
         codes.append(code)
         print(f"  suite run {i + 1}/{runs}: {walls[-1] / 60:.1f} min, exit code {code}", flush=True)
-    return Suite(runs=runs, minutes=statistics.median(walls) / 60, minutes_all=[w / 60 for w in walls],
-                 all_passed=not any(codes), machine=machine())
+    return Suite(
+        runs=runs,
+        minutes=statistics.median(walls) / 60,
+        minutes_all=[w / 60 for w in walls],
+        all_passed=not any(codes),
+        machine=machine(),
+    )
 
 
 SECTION_NAMES = ("round_cost", "scaling", "memory", "soak", "suite")
@@ -510,15 +581,24 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=HERE, help="where to write results.json, RESULTS.md, results.png")
     parser.add_argument("--smoke", action="store_true", help="tiny settings that only check the code runs")
-    parser.add_argument("--only", nargs="+", choices=SECTION_NAMES, default=list(SECTION_NAMES),
-                        help="measure these sections; the others keep their last results")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=SECTION_NAMES,
+        default=list(SECTION_NAMES),
+        help="measure these sections; the others keep their last results",
+    )
     parser.add_argument("--suite-runs", type=int, default=3, help="times to run the test suite")
     parser.add_argument("--rounds", type=int, default=11, help="rounds per timing run; the first is a warm-up")
     parser.add_argument("--memory-rounds", type=int, default=50)
     parser.add_argument("--memory-runs", type=int, default=3)
     parser.add_argument("--soak-rounds", type=int, default=500)
-    parser.add_argument("--soak-sources", nargs="+", default=["sample", "emnist"],
-                        help="data sources of the soak runs; emnist needs ~/.tff/emnist_all.sqlite (or the stand-in)")
+    parser.add_argument(
+        "--soak-sources",
+        nargs="+",
+        default=["sample", "emnist"],
+        help="data sources of the soak runs; emnist needs ~/.tff/emnist_all.sqlite (or the stand-in)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.smoke:
@@ -538,7 +618,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         return _run(args)
     finally:
-        from helpers.workers import release_local_worker
+        from helpers.runtime import release_local_worker
 
         release_local_worker()
 

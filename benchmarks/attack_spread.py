@@ -23,8 +23,10 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-NOTEBOOKS = (HERE.parent / "notebooks" / "09_reconstruction_attacks.ipynb",
-             HERE.parent / "notebooks" / "10_membership_inference_and_audits.ipynb")
+NOTEBOOKS = (
+    HERE.parent / "notebooks" / "09_reconstruction_attacks.ipynb",
+    HERE.parent / "notebooks" / "10_membership_inference_and_audits.ipynb",
+)
 NUMBER = r"(inf|[\d.]+)"
 # The membership table prints each column as the range (min-max) over one execution's three runs per noise level.
 MEMBERSHIP_COLUMNS = ("test_accuracy", "example_auc", "example_advantage", "writer_auc", "writer_advantage")
@@ -43,13 +45,16 @@ def parse(cells: list[dict]) -> dict[str, dict[str, list[float]]]:
             if m := re.match(rf"\s*{NUMBER}\s+{NUMBER}\s+([\d., ]+?)\s{{2,}}([\d., ]+)$", line):  # the audit table
                 z = m.group(1)
                 out.setdefault("canaries_correct", {}).setdefault(z, []).extend(int(v) for v in m.group(3).split(", "))
-                out.setdefault("epsilon_lower_bound", {}).setdefault(z, []).extend(float(v) for v in m.group(4).split(", "))
+                out.setdefault("epsilon_lower_bound", {}).setdefault(z, []).extend(
+                    float(v) for v in m.group(4).split(", ")
+                )
             elif m := re.match(rf"\s*{NUMBER}\s+{NUMBER}((?:\s+[\d.]+-[\d.]+){{5}})$", line):  # the membership table
                 for name, span in zip(MEMBERSHIP_COLUMNS, m.group(3).split()):
                     out.setdefault(name, {}).setdefault(m.group(1), []).extend(float(v) for v in span.split("-"))
             elif m := re.match(rf"noise {NUMBER}: correlation with the victim's digit, 5 runs: (.*)$", line):
                 out.setdefault("dp_reconstruction", {}).setdefault(m.group(1), []).extend(
-                    float(v) for v in m.group(2).split(", "))
+                    float(v) for v in m.group(2).split(", ")
+                )
     return out
 
 
@@ -71,16 +76,22 @@ def measure(executions: int) -> dict:
                 shutil.copy(notebook, copy)
                 nb = nbformat.read(copy, as_version=4)
                 # allow_errors: a failed check is itself a result (how often does a margin fail?); later cells run on.
-                NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
-                               resources={"metadata": {"path": str(notebook.parent)}}).execute()
+                NotebookClient(
+                    nb,
+                    timeout=900,
+                    kernel_name="python3",
+                    allow_errors=True,
+                    resources={"metadata": {"path": str(notebook.parent)}},
+                ).execute()
                 failed = [o["evalue"] for c in nb.cells for o in c.get("outputs", []) if o["output_type"] == "error"]
                 results["failed_checks"].extend(failed)
                 for name, by_noise in parse(nb.cells).items():
                     for z, values in by_noise.items():
                         results["runs"].setdefault(name, {}).setdefault(z, []).extend(values)
             print(f"execution {execution + 1}/{executions} done", flush=True)
-    results["summary"] = {name: {z: [min(v), max(v)] for z, v in by_noise.items()}
-                          for name, by_noise in results["runs"].items()}
+    results["summary"] = {
+        name: {z: [min(v), max(v)] for z, v in by_noise.items()} for name, by_noise in results["runs"].items()
+    }
     return results
 
 

@@ -28,12 +28,24 @@ def main() -> int:
     pixels, labels = pool_examples(train)
     results: dict[str, dict[str, float]] = {}
     for seed in (0, 1, 2):
-        skewed = to_client_data(pixels, labels, dirichlet_partition(
-            labels, [90] * 100, alpha=0.1, rng=np.random.default_rng(seed)), prefix="s")
+        skewed = to_client_data(
+            pixels,
+            labels,
+            dirichlet_partition(labels, [90] * 100, alpha=0.1, rng=np.random.default_rng(seed)),
+            prefix="s",
+        )
         results[str(seed)] = {
-            str(epochs): runs.run(f"seed {seed}, {epochs} epochs", build_fedavg(model_fn, 2.0), num_rounds=10,
-                                  eval_every=10, num_epochs=epochs, client_data=skewed, seed=seed)["test_accuracy"][-1]
-            for epochs in (5, 20)}
+            str(epochs): runs.run(
+                f"seed {seed}, {epochs} epochs",
+                build_fedavg(model_fn, 2.0),
+                num_rounds=10,
+                eval_every=10,
+                num_epochs=epochs,
+                client_data=skewed,
+                seed=seed,
+            )["test_accuracy"][-1]
+            for epochs in (5, 20)
+        }
     (HERE / "drift_search.json").write_text(json.dumps(results, indent=1) + "\n")
     for seed, row in results.items():
         print(f"seed {seed}: 20 epochs minus 5 epochs = {100 * (row['20'] - row['5']):+.1f} points")

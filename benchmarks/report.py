@@ -1,32 +1,46 @@
-"""The reports of `python -m benchmarks`: RESULTS.md, CONTRIBUTING.md's summary block and the plot, from results.json."""
+"""The reports of `python -m benchmarks`, from results.json: RESULTS.md, CONTRIBUTING.md's summary block, the plot."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Callable
 
-from helpers.client_cache import MAX_CACHE_BYTES
 from benchmarks.results import Memory, Results, RoundCost, Scaling, Soak, SoakCurve, Suite
+from helpers.client_cache import MAX_CACHE_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
 README_START, README_END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
-GOALS = {"tff_over_baseline": 1.5, "baseline_over_floor": 4.0, "round_s": 0.12, "memory_gib": 3.0,
-         "soak_growth": 0.10, "suite_minutes": 5.0}
+GOALS = {
+    "tff_over_baseline": 1.5,
+    "baseline_over_floor": 4.0,
+    "round_s": 0.12,
+    "memory_gib": 3.0,
+    "soak_growth": 0.10,
+    "suite_minutes": 5.0,
+}
 
 
 def render_markdown(results: Results) -> str:
     """RESULTS.md: one table per benchmark, each with its date and machine."""
-    lines = ["# Benchmark results", "",
-             "Written by `uv run python -m benchmarks`; do not edit by hand. Each section gives its own date and "
-             "machine. Times are medians; the first round of each run also compiles and is left out.", ""]
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `uv run python -m benchmarks`; do not edit by hand. Each section gives its own date and "
+        "machine. Times are medians; the first round of each run also compiles and is left out.",
+        "",
+    ]
     for key, (title, render) in SECTIONS.items():
         section = getattr(results, key)
         if section is None:
             continue
         m = section.machine
-        lines += [f"## {title}", "",
-                  f"Measured {m.date} on {m.cpu}, {m.cores} cores, {m.memory_gib} GiB; "
-                  f"Python {m.python}, TensorFlow {m.tensorflow}, TFF {m.tff}.", ""]
+        lines += [
+            f"## {title}",
+            "",
+            f"Measured {m.date} on {m.cpu}, {m.cores} cores, {m.memory_gib} GiB; "
+            f"Python {m.python}, TensorFlow {m.tensorflow}, TFF {m.tff}.",
+            "",
+        ]
         lines += render(section) + [""]
     lines.append("![benchmark plot](results.png)")
     return "\n".join(lines) + "\n"
@@ -43,8 +57,11 @@ UNCACHED = "TFF, the same without the cache: every round reads each client from 
 
 def _md_round_cost(s: RoundCost) -> list[str]:
     base = s.timing(s.baseline).median_s
-    rows = [f"| {loop.name} | {loop.timing.median_s:.3f} | {loop.timing.fastest_s:.3f}–{loop.timing.slowest_s:.3f} | "
-            f"{loop.timing.median_s / base:.1f}× | {loop.timing.median_s / s.floor_s:.0f}× |" for loop in s.loops]
+    rows = [
+        f"| {loop.name} | {loop.timing.median_s:.3f} | {loop.timing.fastest_s:.3f}–{loop.timing.slowest_s:.3f} | "
+        f"{loop.timing.median_s / base:.1f}× | {loop.timing.median_s / s.floor_s:.0f}× |"
+        for loop in s.loops
+    ]
     notebooks, best = s.timing(s.notebooks), s.best_tff
     per_step_ms = notebooks.median_s / s.batch_steps_per_round * 1e3
     lines = [
@@ -55,87 +72,122 @@ def _md_round_cost(s: RoundCost) -> list[str]:
         "",
         f"**The floor** is arithmetic: {s.flops_per_round / 1e9:.2f} GFLOP per round (2·784·10 FLOPs per example "
         f"forward and as many for the weight gradient) at {s.matmul_gflops:.0f} GFLOP/s, this machine's measured "
-        f"float32 matrix-product throughput (2048×2048), is **{s.floor_s * 1e3:.1f} ms**.", "",
+        f"float32 matrix-product throughput (2048×2048), is **{s.floor_s * 1e3:.1f} ms**.",
+        "",
         f"**The baseline** is the fastest plain-TF loop measured for this work: *{s.baseline}*. The XLA loops get the "
         "round's batches in memory as arrays, packed before the clock starts, and run the whole round as one compiled "
-        "function; \"all clients at once\" advances every client by one batch per step in a single batched product "
+        'function; "all clients at once" advances every client by one batch per step in a single batched product '
         "(clients with fewer batches are masked, so it also computes padding). The per-client `tf.function` loop over "
-        "tf.data is a plain-TF round written the way TFF runs clients.", "",
+        "tf.data is a plain-TF round written the way TFF runs clients.",
+        "",
         "| loop | seconds per round (median) | fastest–slowest round | × baseline | × floor |",
-        "| --- | ---: | ---: | ---: | ---: |", *rows, "",
-        "Goals:", "",
+        "| --- | ---: | ---: | ---: | ---: |",
+        *rows,
+        "",
+        "Goals:",
+        "",
         f"- the fastest TFF round (*{best.name}*) is {best.timing.median_s / base:.1f}× the baseline: "
         f"{_verdict(best.timing.median_s / base, GOALS['tff_over_baseline'])} the goal of "
         f"≤ {GOALS['tff_over_baseline']}×;",
-        f"- the baseline is {base / s.floor_s:.0f}× the floor: {_verdict(base / s.floor_s, GOALS['baseline_over_floor'])} "
+        f"- the baseline is {base / s.floor_s:.0f}× the floor: "
+        f"{_verdict(base / s.floor_s, GOALS['baseline_over_floor'])} "
         f"the goal of ≤ {GOALS['baseline_over_floor']:.0f}×;",
         f"- the {s.clients_per_round}-client round takes {best.timing.median_s:.3f} s at best and "
         f"{notebooks.median_s:.3f} s as the notebooks run it: "
-        f"{_verdict(best.timing.median_s, GOALS['round_s'])} the goal of ≤ {GOALS['round_s']} s.", "",
+        f"{_verdict(best.timing.median_s, GOALS['round_s'])} the goal of ≤ {GOALS['round_s']} s.",
+        "",
         f"Where the time goes: TFF runs each client's local training as a loop over its dataset, one batch of 20 per "
         f"step, {s.batch_steps_per_round:,.0f} steps per round, about {per_step_ms:.2f} ms per step as the notebooks "
         "run it (two cores, clients side by side). A step is a handful of tiny TensorFlow ops whose dispatch costs "
         "far more than their arithmetic: the per-client plain-TF loop, which dispatches the same ops, costs "
         f"{s.timing(s.loops[2].name).median_s / notebooks.median_s:.1f}× TFF's round. Compiling the whole round "
-        "with XLA removes the dispatch; TFF 0.87 offers no way to compile a client's loop."]
+        "with XLA removes the dispatch; TFF 0.87 offers no way to compile a client's loop.",
+    ]
     names = {loop.name for loop in s.loops}
     if {IN_MEMORY, COLD, UNCACHED} <= names:
         warm, cold, uncached, memory = (s.timing(name) for name in (s.notebooks, COLD, UNCACHED, IN_MEMORY))
-        lines += ["", "Reading the data: TFF builds each client's dataset from its id inside its runtime, which keeps "
-                  "the notebook's memory nearly flat over long runs (section 4). Reading every client of the cohort "
-                  f"from SQLite at every round, a round takes {uncached.median_s:.3f} s. The notebooks keep each "
-                  "client's parsed examples in a file after its first read (tf.data's `Dataset.cache`, "
-                  f"helpers.client_cache): {warm.median_s:.3f} s once every client has been read "
-                  f"({uncached.median_s / warm.median_s:.2f}× faster by the median), and {cold.median_s:.3f} s over "
-                  "a run that starts with an empty cache. With the datasets "
-                  f"built from arrays held in the notebook's process it takes {memory.median_s:.3f} s, but then each "
-                  "round sends the cohort's examples to TFF's worker. The cache lives in the system's temporary "
-                  f"folder beside the worker and goes with it. It holds at most {MAX_CACHE_BYTES / 2**20:.0f} MiB: "
-                  "all of the sample's training clients, and about a quarter of full-size EMNIST's, whose clients "
-                  "beyond that are read from SQLite again (notebook 14 measures what a cached digit takes)."]
+        lines += [
+            "",
+            "Reading the data: TFF builds each client's dataset from its id inside its runtime, which keeps "
+            "the notebook's memory nearly flat over long runs (section 4). Reading every client of the cohort "
+            f"from SQLite at every round, a round takes {uncached.median_s:.3f} s. The notebooks keep each "
+            "client's parsed examples in a file after its first read (tf.data's `Dataset.cache`, "
+            f"helpers.client_cache): {warm.median_s:.3f} s once every client has been read "
+            f"({uncached.median_s / warm.median_s:.2f}× faster by the median), and {cold.median_s:.3f} s over "
+            "a run that starts with an empty cache. With the datasets "
+            f"built from arrays held in the notebook's process it takes {memory.median_s:.3f} s, but then each "
+            "round sends the cohort's examples to TFF's worker. The cache lives in the system's temporary "
+            f"folder beside the worker and goes with it. It holds at most {MAX_CACHE_BYTES / 2**20:.0f} MiB: "
+            "all of the sample's training clients, and about a quarter of full-size EMNIST's, whose clients "
+            "beyond that are read from SQLite again (notebook 14 measures what a cached digit takes).",
+        ]
     return lines
 
 
 def _md_scaling(s: Scaling) -> list[str]:
-    rows = [f"| {r.clients_per_round} | {r.examples_per_round:,.0f} | {r.timing.median_s:.2f} | "
-            f"{r.timing.fastest_s:.2f}–{r.timing.slowest_s:.2f} | {r.examples_per_s:,.0f} |" for r in s.rows]
-    return [f"TFF FedAvg on the private runtime (helpers.runtime) as the notebooks run it, every client already read "
-            f"once (section 1), median of {s.timed_rounds} timed rounds per cohort. Examples count every example "
-            "processed, over 5 local epochs.", "",
-            "| clients per round | examples per round | seconds per round | fastest–slowest round | examples per second |",
-            "| ---: | ---: | ---: | ---: | ---: |", *rows]
+    rows = [
+        f"| {r.clients_per_round} | {r.examples_per_round:,.0f} | {r.timing.median_s:.2f} | "
+        f"{r.timing.fastest_s:.2f}–{r.timing.slowest_s:.2f} | {r.examples_per_s:,.0f} |"
+        for r in s.rows
+    ]
+    return [
+        f"TFF FedAvg on the private runtime (helpers.runtime) as the notebooks run it, every client already read "
+        f"once (section 1), median of {s.timed_rounds} timed rounds per cohort. Examples count every example "
+        "processed, over 5 local epochs.",
+        "",
+        "| clients per round | examples per round | seconds per round | fastest–slowest round | examples per second |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+        *rows,
+    ]
 
 
 def _md_memory(s: Memory) -> list[str]:
     verdict = "within" if s.peak_gib_max <= GOALS["memory_gib"] else "over"
-    return [f"`python -m helpers.program --rounds {s.rounds}` (10 clients per round, checkpoints every 10 rounds), "
-            f"peak resident memory of the driver plus TFF's worker process, sampled every 0.1 s; median of "
-            f"{s.runs} runs: **{s.peak_gib:.2f} GiB** (largest {s.peak_gib_max:.2f} GiB), {verdict} the "
-            f"goal of ≤ {GOALS['memory_gib']:.0f} GiB. One run takes {s.wall_s:.0f} s."]
+    return [
+        f"`python -m helpers.program --rounds {s.rounds}` (10 clients per round, checkpoints every 10 rounds), "
+        f"peak resident memory of the driver plus TFF's worker process, sampled every 0.1 s; median of "
+        f"{s.runs} runs: **{s.peak_gib:.2f} GiB** (largest {s.peak_gib_max:.2f} GiB), {verdict} the "
+        f"goal of ≤ {GOALS['memory_gib']:.0f} GiB. One run takes {s.wall_s:.0f} s."
+    ]
 
 
 def _md_soak(s: Soak) -> list[str]:
     rounds = [p.round for p in s.curves[0].points]
     header = "| data | clients | " + " | ".join(f"round {r}" for r in rounds) + " | growth | peak |"
-    rows = [f"| {c.source} | {c.clients:,} | " + " | ".join(f"{p.rss_gib:.2f}" for p in c.points)
-            + f" | {c.growth:+.1%} | {c.points[-1].peak_gib:.2f} |" for c in s.curves]
-    verdicts = [f"{c.source}: {c.growth:+.1%}, which {_verdict(c.growth, GOALS['soak_growth'])} the goal of "
-                f"≤ {GOALS['soak_growth']:.0%}" for c in s.curves]
-    return [f"`python -m helpers.program --rounds {s.rounds}` (10 clients per round), resident memory of the driver "
-            "plus TFF's worker in GiB, read at every checkpoint; the peak is sampled every 0.5 s. \"emnist\" is "
-            "whatever `~/.tff/emnist_all.sqlite` holds: on this machine the full-size stand-in "
-            "(`tools/build_emnist_standin.py`), which samples each cohort from 3,383 writers.", "",
-            header, "| --- | ---: | " + " | ".join("---:" for _ in rounds) + " | ---: | ---: |", *rows, "",
-            f"Growth from round {rounds[0]} to round {rounds[-1]}: " + "; ".join(verdicts) + ". "
-            + "Over the second half of each run RSS still rose by " + ", ".join(
-                f"{_slope_mib(c):.0f} MiB per 100 rounds ({c.source})" for c in s.curves)
-            + ": slowly, but not yet flat. The program saves a checkpoint every "
-            f"{rounds[1] - rounds[0]} rounds here."]
+    rows = [
+        f"| {c.source} | {c.clients:,} | "
+        + " | ".join(f"{p.rss_gib:.2f}" for p in c.points)
+        + f" | {c.growth:+.1%} | {c.points[-1].peak_gib:.2f} |"
+        for c in s.curves
+    ]
+    verdicts = [
+        f"{c.source}: {c.growth:+.1%}, which {_verdict(c.growth, GOALS['soak_growth'])} the goal of "
+        f"≤ {GOALS['soak_growth']:.0%}"
+        for c in s.curves
+    ]
+    return [
+        f"`python -m helpers.program --rounds {s.rounds}` (10 clients per round), resident memory of the driver "
+        'plus TFF\'s worker in GiB, read at every checkpoint; the peak is sampled every 0.5 s. "emnist" is '
+        "whatever `~/.tff/emnist_all.sqlite` holds: on this machine the full-size stand-in "
+        "(`tools/build_emnist_standin.py`), which samples each cohort from 3,383 writers.",
+        "",
+        header,
+        "| --- | ---: | " + " | ".join("---:" for _ in rounds) + " | ---: | ---: |",
+        *rows,
+        "",
+        f"Growth from round {rounds[0]} to round {rounds[-1]}: "
+        + "; ".join(verdicts)
+        + ". "
+        + "Over the second half of each run RSS still rose by "
+        + ", ".join(f"{_slope_mib(c):.0f} MiB per 100 rounds ({c.source})" for c in s.curves)
+        + ": slowly, but not yet flat. The program saves a checkpoint every "
+        f"{rounds[1] - rounds[0]} rounds here.",
+    ]
 
 
 def _slope_mib(curve: SoakCurve) -> float:
     """Least-squares RSS slope over the second half of a soak curve, in MiB per 100 rounds."""
-    half = curve.points[len(curve.points) // 2:]
+    half = curve.points[len(curve.points) // 2 :]
     xs, ys = [p.round for p in half], [p.rss_gib * 1024 for p in half]
     mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
     return 100 * sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / max(sum((x - mx) ** 2 for x in xs), 1e-9)
@@ -145,9 +197,11 @@ def _md_suite(s: Suite) -> list[str]:
     verdict = "within" if s.minutes <= GOALS["suite_minutes"] else "over"
     status = "all passed" if s.all_passed else "**some failed**"
     runs = "one run" if s.runs == 1 else f"median of {s.runs} runs"
-    return [f"`pytest` (the README's test command, 2 xdist workers) on the offline sample, {runs}: "
-            f"**{s.minutes:.1f} min** ({', '.join(f'{m:.1f}' for m in s.minutes_all)}; {status}), "
-            f"{verdict} the goal of ≤ {GOALS['suite_minutes']:.0f} min."]
+    return [
+        f"`pytest` (the README's test command, 2 xdist workers) on the offline sample, {runs}: "
+        f"**{s.minutes:.1f} min** ({', '.join(f'{m:.1f}' for m in s.minutes_all)}; {status}), "
+        f"{verdict} the goal of ≤ {GOALS['suite_minutes']:.0f} min."
+    ]
 
 
 # RESULTS.md's sections, in order: the field of Results, the heading, and the function that writes the body.
@@ -166,34 +220,49 @@ def render_readme_block(results: Results) -> str:
     if results.round_cost is not None:
         s = results.round_cost
         base, best = s.timing(s.baseline).median_s, s.best_tff
-        lines += [f"| TFF round, {s.clients_per_round} clients (best setting; as the notebooks run it) | "
-                  f"{best.timing.median_s:.3f} s; {s.timing(s.notebooks).median_s:.3f} s | ≤ {GOALS['round_s']} s | "
-                  f"{s.machine.date} |",
-                  f"| TFF round / plain-TF baseline (the fastest plain-TF loop: {s.baseline.removeprefix('plain TF, ')}) | "
-                  f"{best.timing.median_s / base:.1f}× ({base:.3f} s) | ≤ {GOALS['tff_over_baseline']}× | {s.machine.date} |",
-                  f"| baseline / arithmetic floor | {base / s.floor_s:.1f}× ({s.floor_s * 1e3:.1f} ms) | "
-                  f"≤ {GOALS['baseline_over_floor']:.0f}× | {s.machine.date} |"]
+        lines += [
+            f"| TFF round, {s.clients_per_round} clients (best setting; as the notebooks run it) | "
+            f"{best.timing.median_s:.3f} s; {s.timing(s.notebooks).median_s:.3f} s | ≤ {GOALS['round_s']} s | "
+            f"{s.machine.date} |",
+            f"| TFF round / plain-TF baseline (the fastest plain-TF loop: {s.baseline.removeprefix('plain TF, ')}) | "
+            f"{best.timing.median_s / base:.1f}× ({base:.3f} s) | ≤ {GOALS['tff_over_baseline']}× | {s.machine.date} |",
+            f"| baseline / arithmetic floor | {base / s.floor_s:.1f}× ({s.floor_s * 1e3:.1f} ms) | "
+            f"≤ {GOALS['baseline_over_floor']:.0f}× | {s.machine.date} |",
+        ]
     if results.scaling is not None:
         s = results.scaling
         rates = ", ".join(f"{r.clients_per_round}: {r.examples_per_s:,.0f}" for r in s.rows)
         lines.append(f"| examples per second by clients per round | {rates} | | {s.machine.date} |")
     if results.memory is not None:
         s = results.memory
-        lines.append(f"| peak RSS of a {s.rounds}-round training run | {s.peak_gib:.2f} GiB | "
-                     f"≤ {GOALS['memory_gib']:.0f} GiB | {s.machine.date} |")
+        lines.append(
+            f"| peak RSS of a {s.rounds}-round training run | {s.peak_gib:.2f} GiB | "
+            f"≤ {GOALS['memory_gib']:.0f} GiB | {s.machine.date} |"
+        )
     if results.soak is not None:
         s = results.soak
         growth = "; ".join(f"{c.source} {c.growth:+.1%} (to {c.points[-1].rss_gib:.2f} GiB)" for c in s.curves)
         first, last = s.curves[0].points[0].round, s.curves[0].points[-1].round
-        lines.append(f"| RSS growth, round {first} to {last} | {growth} | ≤ {GOALS['soak_growth']:.0%} | {s.machine.date} |")
+        lines.append(
+            f"| RSS growth, round {first} to {last} | {growth} | ≤ {GOALS['soak_growth']:.0%} | {s.machine.date} |"
+        )
     if results.suite is not None:
         s = results.suite
-        lines.append(f"| wall time of `uv run pytest` | {s.minutes:.1f} min ({'one run' if s.runs == 1 else f'median of {s.runs} runs'}) | "
-                     f"≤ {GOALS['suite_minutes']:.0f} min | {s.machine.date} |")
-    m = next(section for section in (results.round_cost, results.scaling, results.memory, results.soak, results.suite)
-             if section is not None).machine
-    lines += ["", f"Machine: {m.cpu}, {m.cores} cores, {m.memory_gib} GiB, no GPU. Times are medians over rounds or "
-              "runs, as each row says; details and the plot in [benchmarks/RESULTS.md](benchmarks/RESULTS.md)."]
+        lines.append(
+            f"| wall time of `uv run pytest` | {s.minutes:.1f} min "
+            f"({'one run' if s.runs == 1 else f'median of {s.runs} runs'}) | "
+            f"≤ {GOALS['suite_minutes']:.0f} min | {s.machine.date} |"
+        )
+    m = next(
+        section
+        for section in (results.round_cost, results.scaling, results.memory, results.soak, results.suite)
+        if section is not None
+    ).machine
+    lines += [
+        "",
+        f"Machine: {m.cpu}, {m.cores} cores, {m.memory_gib} GiB, no GPU. Times are medians over rounds or "
+        "runs, as each row says; details and the plot in [benchmarks/RESULTS.md](benchmarks/RESULTS.md).",
+    ]
     return "\n".join(lines)
 
 
@@ -208,8 +277,11 @@ def plot(results: Results, path: Path) -> None:
     if results.round_cost is not None:
         s = results.round_cost
         names = [loop.name.split(" (")[0].replace(", ", ",\n", 1) for loop in s.loops]  # the table has the details
-        left.barh(names, [loop.timing.median_s for loop in s.loops],
-                  color=["tab:blue" if loop.kind == "tff" else "tab:green" for loop in s.loops])
+        left.barh(
+            names,
+            [loop.timing.median_s for loop in s.loops],
+            color=["tab:blue" if loop.kind == "tff" else "tab:green" for loop in s.loops],
+        )
         left.axvline(s.floor_s, color="black", linestyle=":", label=f"arithmetic floor ({s.floor_s * 1e3:.1f} ms)")
         left.set_xscale("log")
         left.set_xlabel("seconds per round (median, log scale)")
@@ -225,8 +297,12 @@ def plot(results: Results, path: Path) -> None:
         middle.set_title("TFF FedAvg throughput")
     if results.soak is not None:
         for curve, marker in zip(results.soak.curves, "os^"):
-            right.plot([p.round for p in curve.points], [p.rss_gib for p in curve.points], marker=marker,
-                       label=f"{curve.source} ({curve.clients:,} clients)")
+            right.plot(
+                [p.round for p in curve.points],
+                [p.rss_gib for p in curve.points],
+                marker=marker,
+                label=f"{curve.source} ({curve.clients:,} clients)",
+            )
         right.set_xlabel("round")
         right.set_ylabel("RSS of driver + TFF worker (GiB)")
         right.set_ylim(bottom=0)

@@ -178,15 +178,21 @@ class Results:
                 try:
                     loaded[name] = _build(_SECTION_TYPES[name], value)
                 except (KeyError, TypeError):  # a section in an older format: say so, and measure it again
-                    warnings.warn(f"{path}: the {name!r} section is in an older format and was dropped; the next "
-                                  f"run without it rewrites the file. Measure it again with --only {name}.",
-                                  stacklevel=2)
+                    warnings.warn(
+                        f"{path}: the {name!r} section is in an older format and was dropped; the next "
+                        f"run without it rewrites the file. Measure it again with --only {name}.",
+                        stacklevel=2,
+                    )
         return cls(**loaded)
 
 
 _SECTION_TYPES = {"round_cost": RoundCost, "scaling": Scaling, "memory": Memory, "soak": Soak, "suite": Suite}
-_NESTED = {("RoundCost", "loops"): Loop, ("Scaling", "rows"): ScalingRow, ("Soak", "curves"): SoakCurve,
-           ("SoakCurve", "points"): SoakPoint}
+_NESTED = {
+    ("RoundCost", "loops"): Loop,
+    ("Scaling", "rows"): ScalingRow,
+    ("Soak", "curves"): SoakCurve,
+    ("SoakCurve", "points"): SoakPoint,
+}
 
 
 def _build(cls: type, raw: dict[str, Any]) -> Any:

@@ -29,5 +29,7 @@ def sample_setup(clients_per_round: int = 10, num_epochs: int = 5, batch_size: i
     train, test, _ = load_emnist(only_digits=True, source="sample")
     test_data = pooled_test_data(test, batch_size)
     model_fn = make_model_fn(linear_model, test_data[0].element_spec)
-    settings = RoundSettings(clients_per_round=clients_per_round, num_epochs=num_epochs, batch_size=batch_size, seed=seed)
+    settings = RoundSettings(
+        clients_per_round=clients_per_round, num_epochs=num_epochs, batch_size=batch_size, seed=seed
+    )
     return SampleSetup(train, test_data, model_fn, Runs(train, test_data, model_fn, settings))

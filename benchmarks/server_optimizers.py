@@ -29,23 +29,36 @@ def contenders(model_fn: Callable[[], Any]) -> dict[str, Any]:
     return {
         "FedAvg (client_lr 0.02)": build_fedavg(model_fn, 0.02),
         "FedAdam (server Adam 0.01)": tff.learning.algorithms.build_weighted_fed_avg(
-            model_fn, client_optimizer_fn=sgd(learning_rate=0.02), server_optimizer_fn=opt.build_adam(learning_rate=0.01)),
+            model_fn,
+            client_optimizer_fn=sgd(learning_rate=0.02),
+            server_optimizer_fn=opt.build_adam(learning_rate=0.01),
+        ),
         "FedYogi (server Yogi 0.01)": tff.learning.algorithms.build_weighted_fed_avg(
-            model_fn, client_optimizer_fn=sgd(learning_rate=0.02), server_optimizer_fn=opt.build_yogi(learning_rate=0.01)),
+            model_fn,
+            client_optimizer_fn=sgd(learning_rate=0.02),
+            server_optimizer_fn=opt.build_yogi(learning_rate=0.01),
+        ),
         "FedProx (mu 0.1)": tff.learning.algorithms.build_weighted_fed_prox(
-            model_fn, proximal_strength=0.1, client_optimizer_fn=sgd(learning_rate=0.02),
-            server_optimizer_fn=sgd(learning_rate=1.0)),
+            model_fn,
+            proximal_strength=0.1,
+            client_optimizer_fn=sgd(learning_rate=0.02),
+            server_optimizer_fn=sgd(learning_rate=1.0),
+        ),
     }
 
 
-GAPS = {"FedAdam - FedAvg": ("FedAdam (server Adam 0.01)", "FedAvg (client_lr 0.02)"),
-        "FedAdam - FedYogi": ("FedAdam (server Adam 0.01)", "FedYogi (server Yogi 0.01)"),
-        "FedProx - FedAvg": ("FedProx (mu 0.1)", "FedAvg (client_lr 0.02)")}
+GAPS = {
+    "FedAdam - FedAvg": ("FedAdam (server Adam 0.01)", "FedAvg (client_lr 0.02)"),
+    "FedAdam - FedYogi": ("FedAdam (server Adam 0.01)", "FedYogi (server Yogi 0.01)"),
+    "FedProx - FedAvg": ("FedProx (mu 0.1)", "FedAvg (client_lr 0.02)"),
+}
 
 
 def summarize(accuracy: dict[str, dict[str, float]]) -> dict[str, Any]:
     """The accuracies by seed, and for each gap the notebook discusses its smallest and largest value over the seeds."""
-    gaps = {name: [round(accuracy[seed][a] - accuracy[seed][b], 3) for seed in accuracy] for name, (a, b) in GAPS.items()}
+    gaps = {
+        name: [round(accuracy[seed][a] - accuracy[seed][b], 3) for seed in accuracy] for name, (a, b) in GAPS.items()
+    }
     return {"accuracy": accuracy, "gaps": gaps, "gap_range": {name: [min(v), max(v)] for name, v in gaps.items()}}
 
 
@@ -60,10 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.sample_setup import sample_setup
 
     _, _, model_fn, runs = sample_setup()
-    results = {str(seed): {name: runs.run(f"{name}, seed {seed}", process, num_rounds=20, eval_every=20,
-                                          seed=seed)["test_accuracy"][-1]
-                           for name, process in contenders(model_fn).items()}
-               for seed in args.seeds}
+    results = {
+        str(seed): {
+            name: runs.run(f"{name}, seed {seed}", process, num_rounds=20, eval_every=20, seed=seed)["test_accuracy"][
+                -1
+            ]
+            for name, process in contenders(model_fn).items()
+        }
+        for seed in args.seeds
+    }
     args.out.write_text(json.dumps(summarize(results), indent=1) + "\n")
     return 0
 

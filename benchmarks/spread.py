@@ -5,8 +5,8 @@
 
 TFF draws DP noise and the quantizer's random rounding from unseeded generators, and the DP runs draw their
 cohorts by secret Poisson sampling, on purpose. So these accuracies differ between executions, and notebooks 07
-and 08 quote the ranges measured here (written to `spread.json`) to justify the margins of their checks. The settings are
-theirs: the sample, the seed model, 10 rounds, `client_lr` 0.1, clip 1.0, 10 clients per round.
+and 08 quote the ranges measured here (written to `spread.json`) to justify the margins of their checks. The
+settings are theirs: the sample, the seed model, 10 rounds, `client_lr` 0.1, clip 1.0, 10 clients per round.
 """
 
 from __future__ import annotations
@@ -29,19 +29,24 @@ def measure(executions: int) -> dict[str, dict[str, list[float]]]:
     from helpers.algorithms import build_fedavg
 
     _, _, model_fn, runs = sample_setup()
-    results: dict[str, dict[str, list[float]]] = {"dp": {str(z): [] for z in NOISE_MULTIPLIERS},
-                                                  "quantized": {str(b): [] for b in BITS}}
+    results: dict[str, dict[str, list[float]]] = {
+        "dp": {str(z): [] for z in NOISE_MULTIPLIERS},
+        "quantized": {str(b): [] for b in BITS},
+    }
     for execution in range(executions):
         for z in NOISE_MULTIPLIERS:
             aggregator = tff.aggregators.DifferentiallyPrivateFactory.gaussian_fixed(
-                noise_multiplier=z, clients_per_round=10, clip=1.0)
+                noise_multiplier=z, clients_per_round=10, clip=1.0
+            )
             process = build_fedavg(model_fn, 0.1, weighted=False, model_aggregator=aggregator)
-            history = runs.run(f"DP noise {z}, execution {execution}", process, num_rounds=10, eval_every=10,
-                               sampling="poisson")
+            history = runs.run(
+                f"DP noise {z}, execution {execution}", process, num_rounds=10, eval_every=10, sampling="poisson"
+            )
             results["dp"][str(z)].append(history["test_accuracy"][-1])
         for bits in BITS:
             aggregator = tff.aggregators.MeanFactory(
-                tff.aggregators.EncodedSumFactory.quantize_above_threshold(quantization_bits=bits, threshold=0))
+                tff.aggregators.EncodedSumFactory.quantize_above_threshold(quantization_bits=bits, threshold=0)
+            )
             process = build_fedavg(model_fn, 0.1, model_aggregator=aggregator)
             history = runs.run(f"{bits}-bit, execution {execution}", process, num_rounds=10, eval_every=10)
             results["quantized"][str(bits)].append(history["test_accuracy"][-1])

@@ -28,11 +28,14 @@ def _env() -> dict:
 
 def _run(command: List[str], cwd: Path) -> str:
     """Run a command, returning its output; raise with the output's tail and the docs/COLAB.md pointer if it fails."""
-    done = subprocess.run(command, cwd=str(cwd), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True)
+    done = subprocess.run(
+        command, cwd=str(cwd), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     if done.returncode != 0:
-        raise RuntimeError(f"`{' '.join(command)}` failed with exit code {done.returncode}:\n{done.stdout[-3000:]}\n"
-                           "See docs/COLAB.md for a local runtime, which needs none of this.")
+        raise RuntimeError(
+            f"`{' '.join(command)}` failed with exit code {done.returncode}:\n{done.stdout[-3000:]}\n"
+            "See docs/COLAB.md for a local runtime, which needs none of this."
+        )
     return done.stdout
 
 
@@ -60,8 +63,10 @@ def find_python(uv: str, checkout: Path = CHECKOUT) -> str:
 def provision(checkout: Path = CHECKOUT, python: Optional[str] = None) -> None:
     """Build `checkout`/.venv from uv.lock with Python 3.11 and load the relay into this IPython kernel."""
     if sys.platform != "linux" or platform.machine() != "x86_64":
-        raise RuntimeError(f"TensorFlow Federated 0.87 has wheels only for Linux x86_64, not {sys.platform} "
-                           f"{platform.machine()}. Use a local runtime instead (docs/COLAB.md).")
+        raise RuntimeError(
+            f"TensorFlow Federated 0.87 has wheels only for Linux x86_64, not {sys.platform} "
+            f"{platform.machine()}. Use a local runtime instead (docs/COLAB.md)."
+        )
     from IPython import get_ipython
 
     shell = get_ipython()
@@ -73,6 +78,9 @@ def provision(checkout: Path = CHECKOUT, python: Optional[str] = None) -> None:
     print(f"Building the Python {PYTHON} environment from uv.lock (the first time takes a few minutes)...", flush=True)
     _run([uv, "sync", "--locked", "--python", python], checkout)
     shell.extension_manager.load_extension("colab_bridge.relay")
-    print(f"Ready after {time.monotonic() - started:.0f} s. From the next cell on, every cell runs in Python {PYTHON} "
-          "with TensorFlow Federated 0.87, in the checkout's notebooks/ folder. This kernel keeps its own Python; "
-          "`%unload_ext colab_bridge.relay` switches back to it.", flush=True)
+    print(
+        f"Ready after {time.monotonic() - started:.0f} s. From the next cell on, every cell runs in Python {PYTHON} "
+        "with TensorFlow Federated 0.87, in the checkout's notebooks/ folder. This kernel keeps its own Python; "
+        "`%unload_ext colab_bridge.relay` switches back to it.",
+        flush=True,
+    )

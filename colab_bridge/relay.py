@@ -56,8 +56,11 @@ def write_kernel_spec(python: Path, directory: Path) -> Path:
     """A kernel spec for `python -m ipykernel_launcher`, in `directory`/kernels/KERNEL_NAME; returns `directory`."""
     spec_dir = directory / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "Python 3.11 (fl-tutorials)", "language": "python"}
+    spec = {
+        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3.11 (fl-tutorials)",
+        "language": "python",
+    }
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
     return directory
 
@@ -70,16 +73,25 @@ class Relay:
         from jupyter_client.kernelspec import KernelSpecManager
 
         if not python.exists():
-            raise FileNotFoundError(f"{python} does not exist: run colab_bridge.provision.provision() first "
-                                    "(it runs `uv sync --locked` in the checkout).")
+            raise FileNotFoundError(
+                f"{python} does not exist: run colab_bridge.provision.provision() first "
+                "(it runs `uv sync --locked` in the checkout)."
+            )
         # One owner-only (0700) folder holds the kernel spec and the kernel's sockets: the kernel listens on Unix
         # sockets there (jupyter_client's IPC transport), not on TCP ports that any local user could reach.
         self.folder = Path(tempfile.mkdtemp(prefix="fl-tutorials-kernel-"))
         spec_root = write_kernel_spec(python, self.folder)
-        self.manager = KernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(self.folder / "kernel"),
-                                     kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_root / "kernels")]))
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV",
-                                                               "MPLBACKEND", "JPY_PARENT_PID")}
+        self.manager = KernelManager(
+            kernel_name=KERNEL_NAME,
+            transport="ipc",
+            ip=str(self.folder / "kernel"),
+            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_root / "kernels")]),
+        )
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "MPLBACKEND", "JPY_PARENT_PID")
+        }
         self.manager.start_kernel(cwd=str(cwd), env=env)
         self.client = self.manager.client()
         self.client.start_channels()
@@ -108,7 +120,9 @@ class Relay:
         if reply["status"] == "error":
             raise remote_error(reply)
         if reply["status"] != "ok":
-            raise RuntimeError(f"The Python 3.11 kernel did not run this cell (status {reply['status']!r}); run it again.")
+            raise RuntimeError(
+                f"The Python 3.11 kernel did not run this cell (status {reply['status']!r}); run it again."
+            )
 
     def _relay_until_done(self, msg_id: str, relay_output: bool) -> Dict[str, Any]:
         """Relay iopub messages of `msg_id` until its execute_reply has come and the kernel went idle for it."""
@@ -163,8 +177,12 @@ def show(kind: str, content: Dict[str, Any]) -> None:
     elif kind in ("display_data", "update_display_data", "execute_result"):
         data = {k: v for k, v in content.get("data", {}).items() if k != WIDGET_MIME}
         if data:
-            publish_display_data(data, metadata=content.get("metadata", {}), transient=content.get("transient"),
-                                 **({"update": True} if kind == "update_display_data" else {}))
+            publish_display_data(
+                data,
+                metadata=content.get("metadata", {}),
+                transient=content.get("transient"),
+                **({"update": True} if kind == "update_display_data" else {}),
+            )
     elif kind == "clear_output":
         clear_output(wait=bool(content.get("wait")))
     # "error" arrives again in the execute_reply and is raised there; comm_* (widgets) and others are not relayed.

@@ -25,8 +25,7 @@ def environment_problem(
     if not low <= major_minor <= high:
         found = ".".join(map(str, major_minor))
         return (
-            f"These tutorials need Python 3.9-3.11 (TensorFlow Federated 0.87 has no wheels for "
-            f"Python {found}); {FIX}."
+            f"These tutorials need Python 3.9-3.11 (TensorFlow Federated 0.87 has no wheels for Python {found}); {FIX}."
         )
     if find("tensorflow_federated") is None:
         return f"tensorflow-federated is not installed in this Python ({sys.executable}); {FIX}."

@@ -15,8 +15,10 @@ def poisson_epsilon(noise_multiplier: float, sampling_rate: float, rounds: int, 
     Noise 0 gives no guarantee at all: ε is infinite.
     """
     if noise_multiplier < 0 or not 0 < sampling_rate <= 1 or rounds < 1 or not 0 < delta < 1:
-        raise ValueError(f"Need noise_multiplier >= 0, 0 < sampling_rate <= 1, rounds >= 1 and 0 < delta < 1; got "
-                         f"{noise_multiplier}, {sampling_rate}, {rounds}, {delta}.")
+        raise ValueError(
+            f"Need noise_multiplier >= 0, 0 < sampling_rate <= 1, rounds >= 1 and 0 < delta < 1; got "
+            f"{noise_multiplier}, {sampling_rate}, {rounds}, {delta}."
+        )
     if noise_multiplier == 0:
         return math.inf
     accountant = dp_accounting.rdp.RdpAccountant()

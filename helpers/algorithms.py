@@ -20,8 +20,14 @@ def build_fedavg(
     the same updates in the same order (the weights are identical), and rounds about a third faster on 2 cores
     (benchmarks/RESULTS.md, section 1).
     """
-    build = tff.learning.algorithms.build_weighted_fed_avg if weighted else tff.learning.algorithms.build_unweighted_fed_avg
+    build = (
+        tff.learning.algorithms.build_weighted_fed_avg if weighted else tff.learning.algorithms.build_unweighted_fed_avg
+    )
     sgd = tff.learning.optimizers.build_sgdm
-    return build(model_fn, client_optimizer_fn=sgd(learning_rate=client_lr),
-                 server_optimizer_fn=sgd(learning_rate=server_lr), model_aggregator=model_aggregator,
-                 loop_implementation=tff.learning.LoopImplementation.DATASET_ITERATOR)
+    return build(
+        model_fn,
+        client_optimizer_fn=sgd(learning_rate=client_lr),
+        server_optimizer_fn=sgd(learning_rate=server_lr),
+        model_aggregator=model_aggregator,
+        loop_implementation=tff.learning.LoopImplementation.DATASET_ITERATOR,
+    )

@@ -43,17 +43,19 @@ def threshold_attack(member_scores: Sequence[float], non_member_scores: Sequence
     scores = np.concatenate([members, others])
     fpr, tpr, _ = metrics.roc_curve(truth, scores)
     low = [float(tpr[fpr <= rate].max()) for rate in (0.001, 0.01)]  # roc_curve starts at (0, 0): never empty
-    return AttackResult(float(metrics.auc(fpr, tpr)), float(np.max(tpr - fpr)), *low, int(members.size),
-                        int(others.size))
+    return AttackResult(
+        float(metrics.auc(fpr, tpr)), float(np.max(tpr - fpr)), *low, int(members.size), int(others.size)
+    )
 
 
 def one_run_p_value(num_canaries: int, num_guesses: int, num_correct: int, epsilon: float, delta: float) -> float:
     """Chance that an (ε, δ)-DP training run lets `num_correct` of `num_guesses` membership guesses be right, or more.
 
     Steinke, Nasr and Jagielski (2023), "Privacy auditing with one (1) training run", their main theorem for
-    (ε, δ)-DP, computed as they describe: each of `num_canaries` canaries is included independently with probability 1/2, and the auditor guesses in or
-    out for `num_guesses` of them. Under (ε, 0)-DP the number of correct guesses is dominated by
-    Binomial(r, e^ε / (1 + e^ε)); δ > 0 adds at most 2 m δ times the largest per-guess slack of that tail.
+    (ε, δ)-DP, computed as they describe: each of `num_canaries` canaries is included independently with probability
+    1/2, and the auditor guesses in or out for `num_guesses` of them. Under (ε, 0)-DP the number of correct guesses
+    is dominated by Binomial(r, e^ε / (1 + e^ε)); δ > 0 adds at most 2 m δ times the largest per-guess slack of that
+    tail.
     """
     m, r, v = num_canaries, num_guesses, num_correct
     if not 0 <= v <= r <= m:
@@ -71,8 +73,9 @@ def one_run_p_value(num_canaries: int, num_guesses: int, num_correct: int, epsil
     return float(min(1.0, tail + 2 * m * delta * slack))
 
 
-def one_run_epsilon_lower_bound(num_canaries: int, num_guesses: int, num_correct: int, delta: float,
-                                confidence: float = 0.95) -> float:
+def one_run_epsilon_lower_bound(
+    num_canaries: int, num_guesses: int, num_correct: int, delta: float, confidence: float = 0.95
+) -> float:
     """The largest ε that the guesses reject at `confidence`: the run is not (ε, δ)-DP for any smaller ε.
 
     0.0 means the guesses prove nothing (they are consistent with perfect privacy). The bound can never exceed

@@ -142,7 +142,10 @@ def is_standin(sqlite_path: Path) -> bool:
     try:
         con = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)
         try:
-            return con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'standin'").fetchone() is not None
+            return (
+                con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'standin'").fetchone()
+                is not None
+            )
         finally:
             con.close()
     except sqlite3.DatabaseError:
@@ -216,8 +219,10 @@ def preprocess(
         raise ValueError(f"Expected 28x28 'pixels', got shape {spec['pixels'].shape}.")
     if not spec["pixels"].dtype.is_floating:
         raise ValueError(
-            f"Expected float 'pixels' in [0, 1] with 1.0 = background (EMNIST's format), got {spec['pixels'].dtype.name}. "
-            "For 0-255 images with 0 = background, convert with pixels = 1.0 - image / 255.")
+            "Expected float 'pixels' in [0, 1] with 1.0 = background (EMNIST's format), "
+            f"got {spec['pixels'].dtype.name}. "
+            "For 0-255 images with 0 = background, convert with pixels = 1.0 - image / 255."
+        )
 
     def to_xy(element):
         # EMNIST stores 1.0 = background; flip it so that background pixels are 0 and add nothing.
@@ -264,14 +269,14 @@ def client_dataset_computation(
     each client's parsed examples in a file there, so a client is read from SQLite once, not once per round; in every
     case a round reads a client once for all its epochs (an in-memory `cache` before `preprocess` repeats it).
     """
-    from tensorflow.python.framework import random_seed  # the (global, op) seed pair an eager shuffle would use
+    from helpers.seeds import graph_seed
 
-    global_seed, _ = random_seed.get_seed(preprocess_kwargs.get("seed", 0))
+    global_seed = graph_seed(preprocess_kwargs.get("seed", 0))  # the graph seed an eager shuffle would use
     make_dataset = client_data.serializable_dataset_fn
 
     @tff.tensorflow.computation(tf.string)
     def client_dataset(client_id):
-        if global_seed is not None and global_seed != random_seed.DEFAULT_GRAPH_SEED:
+        if global_seed is not None:
             tf.random.set_seed(global_seed)  # this computation's graph seed: the eager one, so the same shuffle
         dataset = make_dataset(client_id)
         if cache_dir is not None:
@@ -297,7 +302,8 @@ MAX_EXAMPLES_PER_DATASET = 10_000
 
 
 def pooled_test_data(
-    client_data: tff.simulation.datasets.ClientData, batch_size: int = 20,
+    client_data: tff.simulation.datasets.ClientData,
+    batch_size: int = 20,
     max_examples: int = MAX_EXAMPLES_PER_DATASET,
 ) -> list[tf.data.Dataset]:
     """Every example of `client_data`, preprocessed and pooled, as datasets of at most `max_examples` each.
@@ -306,12 +312,16 @@ def pooled_test_data(
     the per-example accuracy of the whole pooled set, however it is cut. The cut keeps every dataset under TFF's
     100 MB limit: one chunk on the sample (1,000 digits), five on full-size EMNIST (40,832).
     """
-    pooled = pool_batches([preprocess(client_data.create_tf_dataset_from_all_clients(seed=0), num_epochs=1,
-                                      batch_size=batch_size)])
+    pooled = pool_batches(
+        [preprocess(client_data.create_tf_dataset_from_all_clients(seed=0), num_epochs=1, batch_size=batch_size)]
+    )
     total = len(pooled["y"])
-    return [tf.data.Dataset.from_tensor_slices(
-                collections.OrderedDict((k, v[start:start + max_examples]) for k, v in pooled.items())
-            ).batch(batch_size) for start in range(0, total, max_examples)]
+    return [
+        tf.data.Dataset.from_tensor_slices(
+            collections.OrderedDict((k, v[start : start + max_examples]) for k, v in pooled.items())
+        ).batch(batch_size)
+        for start in range(0, total, max_examples)
+    ]
 
 
 def capped_client_ids(client_ids: Sequence[str], max_clients: int, seed: int = 0) -> list[str]:
@@ -340,8 +350,10 @@ def hold_out_clients(
         raise ValueError(f"Holding out {count} of {len(ids)} clients leaves none to train on.")
     held = set(capped_client_ids(ids, count, seed=seed))
     make = client_data.serializable_dataset_fn
-    return (tff.simulation.datasets.ClientData.from_clients_and_tf_fn([c for c in ids if c not in held], make),
-            tff.simulation.datasets.ClientData.from_clients_and_tf_fn([c for c in ids if c in held], make))
+    return (
+        tff.simulation.datasets.ClientData.from_clients_and_tf_fn([c for c in ids if c not in held], make),
+        tff.simulation.datasets.ClientData.from_clients_and_tf_fn([c for c in ids if c in held], make),
+    )
 
 
 def sample_clients(client_ids: Sequence[str], clients_per_round: int, round_num: int, seed: int) -> list[str]:
@@ -361,8 +373,10 @@ def label_counts(client_data: tff.simulation.datasets.ClientData, num_labels: in
     make_dataset = client_data.serializable_dataset_fn
 
     def count(client_id: tf.Tensor) -> tf.Tensor:
-        one_hot = lambda total, example: total + tf.one_hot(tf.cast(example["label"], tf.int32), num_labels, dtype=tf.int64)
-        return make_dataset(client_id).reduce(tf.zeros([num_labels], tf.int64), one_hot)
+        def add_label(total: tf.Tensor, example: dict) -> tf.Tensor:
+            return total + tf.one_hot(tf.cast(example["label"], tf.int32), num_labels, dtype=tf.int64)
+
+        return make_dataset(client_id).reduce(tf.zeros([num_labels], tf.int64), add_label)
 
     ids = tf.data.Dataset.from_tensor_slices(list(client_data.client_ids))
     rows = list(ids.map(count, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).as_numpy_iterator())

@@ -26,18 +26,41 @@ class Diagram:
 
 def _box(ax: plt.Axes, x: float, y: float, w: float, h: float, text: str, color: str, size: float = 9.5, **kw) -> None:
     """A rounded box centred at (x, y), with `text` inside."""
-    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02,rounding_size=0.08",
-                                facecolor=color, edgecolor="#555555", linewidth=1.0))
+    ax.add_patch(
+        FancyBboxPatch(
+            (x - w / 2, y - h / 2),
+            w,
+            h,
+            boxstyle="round,pad=0.02,rounding_size=0.08",
+            facecolor=color,
+            edgecolor="#555555",
+            linewidth=1.0,
+        )
+    )
     ax.text(x, y, text, ha="center", va="center", fontsize=size, **kw)
 
 
-def _arrow(ax: plt.Axes, start: tuple[float, float], end: tuple[float, float], label: str = "", color: str = "#333333",
-           offset: tuple[float, float] = (0.0, 0.0), size: float = 8.5) -> None:
+def _arrow(
+    ax: plt.Axes,
+    start: tuple[float, float],
+    end: tuple[float, float],
+    label: str = "",
+    color: str = "#333333",
+    offset: tuple[float, float] = (0.0, 0.0),
+    size: float = 8.5,
+) -> None:
     """An arrow from `start` to `end`, labelled at its middle (moved by `offset`)."""
     ax.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="-|>", color=color, lw=1.3, shrinkA=2, shrinkB=2))
     if label:
-        ax.text((start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1], label, ha="center",
-                va="center", fontsize=size, color=color)
+        ax.text(
+            (start[0] + end[0]) / 2 + offset[0],
+            (start[1] + end[1]) / 2 + offset[1],
+            label,
+            ha="center",
+            va="center",
+            fontsize=size,
+            color=color,
+        )
 
 
 def _canvas(width: float, height: float) -> tuple[plt.Figure, plt.Axes]:
@@ -51,24 +74,56 @@ def _canvas(width: float, height: float) -> tuple[plt.Figure, plt.Axes]:
 def fedavg_round() -> Diagram:
     """One round of federated averaging, with the placement of every value and the TFF intrinsic that moves it."""
     fig, ax = _canvas(10.0, 5.0)
-    _box(ax, 5.0, 4.35, 5.6, 0.8, "SERVER (tff.SERVER): global model $w_t$\n"
-         r"$w_{t+1} = w_t + \eta_s \cdot \overline{\Delta}$  (server optimizer, server_lr $\eta_s$)", SERVER)
+    _box(
+        ax,
+        5.0,
+        4.35,
+        5.6,
+        0.8,
+        "SERVER (tff.SERVER): global model $w_t$\n"
+        r"$w_{t+1} = w_t + \eta_s \cdot \overline{\Delta}$  (server optimizer, server_lr $\eta_s$)",
+        SERVER,
+    )
     clients = [(2.4, "client 1: its own digits"), (5.0, "client 2: its own digits"), (7.6, "client $k$ of the cohort")]
     for x, name in clients:
-        _box(ax, x, 1.35, 2.3, 1.2, f"{name}\n$E$ epochs of local SGD\n(client_lr $\\eta_c$) from $w_t$\n"
-             r"upload $\Delta_k = w_k - w_t$, $n_k$", CLIENT, size=8.5)
+        _box(
+            ax,
+            x,
+            1.35,
+            2.3,
+            1.2,
+            f"{name}\n$E$ epochs of local SGD\n(client_lr $\\eta_c$) from $w_t$\n"
+            r"upload $\Delta_k = w_k - w_t$, $n_k$",
+            CLIENT,
+            size=8.5,
+        )
         _arrow(ax, (x - 0.35, 3.9), (x - 0.35, 2.0), color="#1f5fa8")
         _arrow(ax, (x + 0.35, 2.0), (x + 0.35, 3.9), color="#2e7d32")
     ax.text(0.05, 2.95, "1. broadcast $w_t$\nfederated_broadcast", fontsize=8.5, color="#1f5fa8", va="center")
-    ax.text(9.95, 2.95, "3. aggregate\nfederated_mean,\nweighted by $n_k$:\n" r"$\overline{\Delta} = \sum_k n_k \Delta_k / \sum_k n_k$",
-            fontsize=8.5, color="#2e7d32", va="center", ha="right")
-    ax.text(5.0, 0.3, "2. local training on CLIENTS (tff.CLIENTS), a federated_map: the data never leave the client; "
-            "only $\\Delta_k$ and $n_k$ are sent", ha="center", fontsize=8.5)
+    ax.text(
+        9.95,
+        2.95,
+        "3. aggregate\nfederated_mean,\nweighted by $n_k$:\n" r"$\overline{\Delta} = \sum_k n_k \Delta_k / \sum_k n_k$",
+        fontsize=8.5,
+        color="#2e7d32",
+        va="center",
+        ha="right",
+    )
+    ax.text(
+        5.0,
+        0.3,
+        "2. local training on CLIENTS (tff.CLIENTS), a federated_map: the data never leave the client; "
+        "only $\\Delta_k$ and $n_k$ are sent",
+        ha="center",
+        fontsize=8.5,
+    )
     fig.tight_layout()
-    alt = ("One round of FedAvg. The server (tff.SERVER) holds the global model w_t and broadcasts it to every client "
-           "of the cohort (federated_broadcast). Each client (tff.CLIENTS) trains E epochs of SGD on its own data and "
-           "uploads only its model change Delta_k and its example count n_k. The server takes their example-weighted "
-           "mean (federated_mean) and applies it with its own optimizer to get w_{t+1}.")
+    alt = (
+        "One round of FedAvg. The server (tff.SERVER) holds the global model w_t and broadcasts it to every client "
+        "of the cohort (federated_broadcast). Each client (tff.CLIENTS) trains E epochs of SGD on its own data and "
+        "uploads only its model change Delta_k and its example count n_k. The server takes their example-weighted "
+        "mean (federated_mean) and applies it with its own optimizer to get w_{t+1}."
+    )
     return Diagram(fig, alt)
 
 
@@ -83,30 +138,61 @@ def aggregator_stack() -> Diagram:
     ]
     for depth, (text, color) in enumerate(layers):
         pad = 0.32 * depth
-        ax.add_patch(FancyBboxPatch((0.3 + pad, 0.35 + pad), 6.4 - 2 * pad, 3.9 - 2 * pad,
-                                    boxstyle="round,pad=0.02,rounding_size=0.1", facecolor=color, edgecolor="#555555"))
+        ax.add_patch(
+            FancyBboxPatch(
+                (0.3 + pad, 0.35 + pad),
+                6.4 - 2 * pad,
+                3.9 - 2 * pad,
+                boxstyle="round,pad=0.02,rounding_size=0.1",
+                facecolor=color,
+                edgecolor="#555555",
+            )
+        )
         ax.text(0.45 + pad, 4.1 - pad, text, fontsize=8.5, va="center")
     _box(ax, 3.5, 2.3, 2.1, 0.7, "sum of the\ncohort's updates", NOTE, size=8.5)
     _arrow(ax, (8.6, 3.7), (6.75, 3.7), "client\nupdates", offset=(0.0, 0.35))
     _arrow(ax, (6.75, 1.0), (8.6, 1.0), "mean update\nto the server", offset=(0.0, 0.35))
-    ax.text(7.7, 2.35, "an update passes\nevery layer on its\nway in, outside in;\neach layer wraps\nthe factory inside it",
-            fontsize=8, ha="center", va="center", color="#444444")
+    ax.text(
+        7.7,
+        2.35,
+        "an update passes\nevery layer on its\nway in, outside in;\neach layer wraps\nthe factory inside it",
+        fontsize=8,
+        ha="center",
+        va="center",
+        color="#444444",
+    )
     fig.tight_layout()
-    alt = ("TFF's aggregators as nested layers. Outermost, zeroing drops an update with an extreme coordinate; inside "
-           "it, clipping bounds each update's L2 norm to C; inside that, the DP factory adds Gaussian noise of standard "
-           "deviation z times C to the sum; innermost, a secure sum reveals only the cohort's total. Client updates "
-           "enter from outside, and the mean update leaves for the server.")
+    alt = (
+        "TFF's aggregators as nested layers. Outermost, zeroing drops an update with an extreme coordinate; inside "
+        "it, clipping bounds each update's L2 norm to C; inside that, the DP factory adds Gaussian noise of standard "
+        "deviation z times C to the sum; innermost, a secure sum reveals only the cohort's total. Client updates "
+        "enter from outside, and the mean update leaves for the server."
+    )
     return Diagram(fig, alt)
 
 
 def who_sees_what() -> Diagram:
     """Who can learn what about one client's data, without a defence and under each of three."""
-    defences = ["no defence", "secure\naggregation", "central DP\n(server adds noise)", "distributed DP\n(noise inside\nsecure sum)"]
-    observers = ["the server\n(each round)", "other clients\n(the models sent\nto them)", "anyone with the\nreleased model"]
+    defences = [
+        "no defence",
+        "secure\naggregation",
+        "central DP\n(server adds noise)",
+        "distributed DP\n(noise inside\nsecure sum)",
+    ]
+    observers = [
+        "the server\n(each round)",
+        "other clients\n(the models sent\nto them)",
+        "anyone with the\nreleased model",
+    ]
     cells = [  # (what the observer sees, protected?) per observer row, defence column
         [("each client's\nupdate", 0), ("only the cohort's\nsum", 1), ("each client's\nupdate", 0), ("a noisy sum", 2)],
         [("the models", 0), ("the models", 0), ("noisy models:\nbounded by ε", 2), ("noisy models:\nbounded by ε", 2)],
-        [("the final\nmodel", 0), ("the final\nmodel", 0), ("a noisy model:\nbounded by ε", 2), ("a noisy model:\nbounded by ε", 2)],
+        [
+            ("the final\nmodel", 0),
+            ("the final\nmodel", 0),
+            ("a noisy model:\nbounded by ε", 2),
+            ("a noisy model:\nbounded by ε", 2),
+        ],
     ]
     colors = {0: "#f8d0d0", 1: "#fff2cc", 2: "#d5ecd4"}
     fig, ax = _canvas(9.0, 4.3)
@@ -117,41 +203,64 @@ def who_sees_what() -> Diagram:
         ax.text(0.95, y, observer, ha="center", va="center", fontsize=8.5, fontweight="bold")
         for j, (text, level) in enumerate(row):
             _box(ax, 2.75 + 1.6 * j, y, 1.5, 0.85, text, colors[level], size=8)
-    for k, (level, meaning) in enumerate(((0, "sees it exactly"), (1, "sees less, but no guarantee"),
-                                          (2, "guarantee: bounded by ε"))):
-        ax.add_patch(FancyBboxPatch((1.3 + 2.6 * k, 0.18), 0.3, 0.22, boxstyle="round,pad=0.01", facecolor=colors[level],
-                                    edgecolor="#555555"))
+    for k, (level, meaning) in enumerate(
+        ((0, "sees it exactly"), (1, "sees less, but no guarantee"), (2, "guarantee: bounded by ε"))
+    ):
+        ax.add_patch(
+            FancyBboxPatch(
+                (1.3 + 2.6 * k, 0.18),
+                0.3,
+                0.22,
+                boxstyle="round,pad=0.01",
+                facecolor=colors[level],
+                edgecolor="#555555",
+            )
+        )
         ax.text(1.7 + 2.6 * k, 0.29, meaning, va="center", fontsize=8)
     fig.tight_layout()
-    alt = ("A grid of who sees what. Without a defence the server sees each client's update, and other clients and "
-           "anyone with the released model see the models. Secure aggregation shows the server only the cohort's sum, "
-           "with no guarantee, and changes nothing for the others. Central DP bounds what other clients and model users "
-           "learn by epsilon, but the server still sees each update. Distributed DP bounds all three by epsilon.")
+    alt = (
+        "A grid of who sees what. Without a defence the server sees each client's update, and other clients and "
+        "anyone with the released model see the models. Secure aggregation shows the server only the cohort's sum, "
+        "with no guarantee, and changes nothing for the others. Central DP bounds what other clients and model users "
+        "learn by epsilon, but the server still sees each update. Distributed DP bounds all three by epsilon."
+    )
     return Diagram(fig, alt)
 
 
 def learning_process_blocks() -> Diagram:
     """The four blocks that `compose_learning_process` joins into one round, and what flows between them."""
     fig, ax = _canvas(10.0, 4.4)
-    blocks = [(1.25, "distributor\n(DistributionProcess)\nsends $w_t$ to\nthe cohort", SERVER),
-              (3.75, "client work\n(ClientWorkProcess)\nlocal training:\nupdate $\\Delta_k$, weight $n_k$", CLIENT),
-              (6.25, "aggregator\n(AggregationProcess)\ncombines the\nupdates into one", STEP),
-              (8.75, "finalizer\n(FinalizerProcess)\nthe server's optimizer\nstep gives $w_{t+1}$", SERVER)]
+    blocks = [
+        (1.25, "distributor\n(DistributionProcess)\nsends $w_t$ to\nthe cohort", SERVER),
+        (3.75, "client work\n(ClientWorkProcess)\nlocal training:\nupdate $\\Delta_k$, weight $n_k$", CLIENT),
+        (6.25, "aggregator\n(AggregationProcess)\ncombines the\nupdates into one", STEP),
+        (8.75, "finalizer\n(FinalizerProcess)\nthe server's optimizer\nstep gives $w_{t+1}$", SERVER),
+    ]
     for x, text, color in blocks:
         _box(ax, x, 2.4, 2.1, 1.5, text, color, size=8.5)
-    for (x0, _, _), (x1, _, _), label in zip(blocks, blocks[1:], ("$w_t$@CLIENTS", "$\\Delta_k, n_k$@CLIENTS",
-                                                                  "$\\overline{\\Delta}$@SERVER")):
+    for (x0, _, _), (x1, _, _), label in zip(
+        blocks, blocks[1:], ("$w_t$@CLIENTS", "$\\Delta_k, n_k$@CLIENTS", "$\\overline{\\Delta}$@SERVER")
+    ):
         _arrow(ax, (x0 + 1.05, 2.4), (x1 - 1.05, 2.4), label, offset=(0.0, 0.95), size=8)
-    ax.text(5.0, 4.15, "LearningProcess.next(state, client data): one round", ha="center", fontsize=9.5, fontweight="bold")
-    ax.text(5.0, 0.75, "state = (global_model_weights, distributor, client_work, aggregator, finalizer): each block keeps "
-            "its own state\n(for FedAvg with SGD: the client and server learning rates; the others are empty)",
-            ha="center", fontsize=8.5)
+    ax.text(
+        5.0, 4.15, "LearningProcess.next(state, client data): one round", ha="center", fontsize=9.5, fontweight="bold"
+    )
+    ax.text(
+        5.0,
+        0.75,
+        "state = (global_model_weights, distributor, client_work, aggregator, finalizer): each block keeps "
+        "its own state\n(for FedAvg with SGD: the client and server learning rates; the others are empty)",
+        ha="center",
+        fontsize=8.5,
+    )
     fig.tight_layout()
-    alt = ("The four blocks of a TFF learning process, left to right: the distributor sends the global model w_t to "
-           "the cohort; the client work trains locally and returns each client's update Delta_k and weight n_k; the "
-           "aggregator combines the updates into one mean update on the server; the finalizer applies it with the "
-           "server's optimizer to give w_{t+1}. The process state holds the global model weights and one state per "
-           "block.")
+    alt = (
+        "The four blocks of a TFF learning process, left to right: the distributor sends the global model w_t to "
+        "the cohort; the client work trains locally and returns each client's update Delta_k and weight n_k; the "
+        "aggregator combines the updates into one mean update on the server; the finalizer applies it with the "
+        "server's optimizer to give w_{t+1}. The process state holds the global model weights and one state per "
+        "block."
+    )
     return Diagram(fig, alt)
 
 

@@ -31,7 +31,8 @@ NOISE = re.compile(
     r"|Failed to detect the fetch node\(s\), skipping this input"
     r"|pkg_resources is deprecated as an API"
     r"|Object was never used"
-    r"|bitpacking method")
+    r"|bitpacking method"
+)
 
 _filter_process: Optional[subprocess.Popen] = None
 
@@ -85,9 +86,13 @@ def quiet_library_noise() -> None:
     try:
         # Its own session: Jupyter signals the kernel's whole process group to interrupt or restart it, and the
         # filter must outlive those signals to pass on what the kernel still writes (it ends at the pipe's end).
-        _filter_process = subprocess.Popen([sys.executable, "-m", "helpers.logs"], stdin=subprocess.PIPE,
-                                           stdout=original, cwd=str(Path(__file__).resolve().parents[1]),
-                                           start_new_session=True)
+        _filter_process = subprocess.Popen(
+            [sys.executable, "-m", "helpers.logs"],
+            stdin=subprocess.PIPE,
+            stdout=original,
+            cwd=str(Path(__file__).resolve().parents[1]),
+            start_new_session=True,
+        )
     finally:
         os.close(original)
     os.dup2(_filter_process.stdin.fileno(), 2)

@@ -47,8 +47,12 @@ def _die_with_parent() -> None:
 def start_worker(binary: str, max_calls: int) -> subprocess.Popen:
     """Start TFF's worker (killed if this process dies) and wait until it accepts connections on loopback."""
     # This process has a single thread, so a preexec_fn is safe here (it is not in the TensorFlow driver).
-    worker = subprocess.Popen([binary, f"--port={WORKER_PORT}", f"--max_concurrent_computation_calls={max_calls}"],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+    worker = subprocess.Popen(
+        [binary, f"--port={WORKER_PORT}", f"--max_concurrent_computation_calls={max_calls}"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if worker.poll() is not None:
@@ -107,8 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", required=True)
     parser.add_argument("--max-calls", type=int, default=-1)
     parser.add_argument("--remove-on-exit", action="append", default=[], help="a folder to delete after the worker")
-    parser.add_argument("--remove-if-empty", action="append", default=[],
-                        help="a folder shared with other workers: deleted after the worker if nothing is left in it")
+    parser.add_argument(
+        "--remove-if-empty",
+        action="append",
+        default=[],
+        help="a folder shared with other workers: deleted after the worker if nothing is left in it",
+    )
     args = parser.parse_args(argv)
     # SIGTERM (a `kill`, a container stop) ends the forwarder like a closed lifeline: the cleanup below still runs.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

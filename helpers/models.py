@@ -10,28 +10,34 @@ import tensorflow_federated as tff
 
 def linear_model() -> tf.keras.Model:
     """The classic seed model: one zero-initialised softmax layer over 784 pixels."""
-    return tf.keras.Sequential([
-        tf.keras.layers.InputLayer(input_shape=(784,)),
-        tf.keras.layers.Dense(10, activation="softmax", kernel_initializer="zeros"),
-    ])
+    return tf.keras.Sequential(
+        [
+            tf.keras.layers.InputLayer(input_shape=(784,)),
+            tf.keras.layers.Dense(10, activation="softmax", kernel_initializer="zeros"),
+        ]
+    )
 
 
 def cnn_model(seed: int = 0) -> tf.keras.Model:
     """A small two-convolution EMNIST CNN (16 and 32 filters), seeded initialisation."""
     init = tf.keras.initializers.GlorotUniform(seed=seed)
-    return tf.keras.Sequential([
-        tf.keras.layers.InputLayer(input_shape=(784,)),
-        tf.keras.layers.Reshape((28, 28, 1)),
-        tf.keras.layers.Conv2D(16, 5, activation="relu", kernel_initializer=init),
-        tf.keras.layers.MaxPool2D(2),
-        tf.keras.layers.Conv2D(32, 5, activation="relu", kernel_initializer=init),
-        tf.keras.layers.MaxPool2D(2),
-        tf.keras.layers.Flatten(),
-        tf.keras.layers.Dense(10, activation="softmax", kernel_initializer=init),
-    ])
+    return tf.keras.Sequential(
+        [
+            tf.keras.layers.InputLayer(input_shape=(784,)),
+            tf.keras.layers.Reshape((28, 28, 1)),
+            tf.keras.layers.Conv2D(16, 5, activation="relu", kernel_initializer=init),
+            tf.keras.layers.MaxPool2D(2),
+            tf.keras.layers.Conv2D(32, 5, activation="relu", kernel_initializer=init),
+            tf.keras.layers.MaxPool2D(2),
+            tf.keras.layers.Flatten(),
+            tf.keras.layers.Dense(10, activation="softmax", kernel_initializer=init),
+        ]
+    )
 
 
-def make_model_fn(build: Callable[[], tf.keras.Model], input_spec: Any) -> Callable[[], tff.learning.models.VariableModel]:
+def make_model_fn(
+    build: Callable[[], tf.keras.Model], input_spec: Any
+) -> Callable[[], tff.learning.models.VariableModel]:
     """Return a TFF `model_fn` that builds a fresh `build()` model with the tutorials' loss and metric."""
     check_input_spec(build(), input_spec)
 
@@ -56,4 +62,5 @@ def check_input_spec(model: tf.keras.Model, input_spec: Any) -> None:
         raise ValueError(
             f"The model expects inputs of shape (batch, {', '.join(map(str, expected))}), but the data's 'x' has "
             f"shape {tuple(x.shape)}. Preprocess the clients with helpers.data.preprocess (784 floats per digit), "
-            "or change the model's input layer to match.")
+            "or change the model's input layer to match."
+        )

@@ -8,7 +8,9 @@ import numpy as np
 import tensorflow_federated as tff
 
 
-def dirichlet_partition(labels: np.ndarray, sizes: Sequence[int], alpha: float, rng: np.random.Generator) -> list[np.ndarray]:
+def dirichlet_partition(
+    labels: np.ndarray, sizes: Sequence[int], alpha: float, rng: np.random.Generator
+) -> list[np.ndarray]:
     """Deal example indices to clients of the given sizes, each following its own Dirichlet(alpha) label mix."""
     if sum(sizes) > len(labels):
         raise ValueError(f"client sizes add up to {sum(sizes)}, more than the {len(labels)} examples")
@@ -51,7 +53,9 @@ def pool_examples(
     return np.concatenate(pixels), np.concatenate(labels).astype(np.int32)
 
 
-def to_client_data(pixels: np.ndarray, labels: np.ndarray, parts: Sequence[np.ndarray], prefix: str = "c") -> tff.simulation.datasets.ClientData:
+def to_client_data(
+    pixels: np.ndarray, labels: np.ndarray, parts: Sequence[np.ndarray], prefix: str = "c"
+) -> tff.simulation.datasets.ClientData:
     """Make index partitions a TFF ClientData with EMNIST's element structure (pixels, label), stored like EMNIST.
 
     TFF's `save_to_sql_client_data` writes the clients to a SQLite file (cached under ~/.cache/fl-tutorials, named
@@ -69,18 +73,25 @@ def to_client_data(pixels: np.ndarray, labels: np.ndarray, parts: Sequence[np.nd
     if any(len(idx) == 0 for idx in parts):
         raise ValueError("Every partition needs at least one example; drop the empty ones first.")
     chosen = dict(zip(ids, parts))
-    content = [prefix.encode(), pixels.tobytes(), labels.tobytes()] + [np.asarray(idx, np.int64).tobytes() for idx in parts]
+    content = [prefix.encode(), pixels.tobytes(), labels.tobytes()] + [
+        np.asarray(idx, np.int64).tobytes() for idx in parts
+    ]
 
     def dataset_fn(client_id: str) -> tf.data.Dataset:
         idx = chosen[client_id]
         return tf.data.Dataset.from_tensor_slices({"label": labels[idx], "pixels": pixels[idx]})
 
-    return cached_sql_client_data(ids, dataset_fn, content, element_spec={
-        "label": tf.TensorSpec([], tf.int32), "pixels": tf.TensorSpec([28, 28], tf.float32)})
+    return cached_sql_client_data(
+        ids,
+        dataset_fn,
+        content,
+        element_spec={"label": tf.TensorSpec([], tf.int32), "pixels": tf.TensorSpec([28, 28], tf.float32)},
+    )
 
 
-def with_broken_clients(client_data: tff.simulation.datasets.ClientData, every: int = 10,
-                        factor: float = 1000.0) -> tuple[tff.simulation.datasets.ClientData, list[str]]:
+def with_broken_clients(
+    client_data: tff.simulation.datasets.ClientData, every: int = 10, factor: float = 1000.0
+) -> tuple[tff.simulation.datasets.ClientData, list[str]]:
     """Notebook 08's faulty sensors: every `every`-th client's ink reads `factor` times too strong; the rest unchanged.
 
     Returns the federation, built with TFF's `ClientData.from_clients_and_tf_fn` so that TFF can build each dataset
@@ -96,7 +107,10 @@ def with_broken_clients(client_data: tff.simulation.datasets.ClientData, every: 
 
     def client_dataset(client_id):
         is_broken = tf.reduce_any(tf.equal(client_id, broken))
-        return client_data.serializable_dataset_fn(client_id).map(lambda e: collections.OrderedDict(
-            label=e["label"], pixels=tf.where(is_broken, 1.0 - factor * (1.0 - e["pixels"]), e["pixels"])))
+        return client_data.serializable_dataset_fn(client_id).map(
+            lambda e: collections.OrderedDict(
+                label=e["label"], pixels=tf.where(is_broken, 1.0 - factor * (1.0 - e["pixels"]), e["pixels"])
+            )
+        )
 
     return tff.simulation.datasets.ClientData.from_clients_and_tf_fn(client_data.client_ids, client_dataset), broken

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Iterable, Iterator, Mapping, Optional, Sequence, TypeVar
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import EngFormatter, MaxNLocator
 import numpy as np
 import tensorflow_federated as tff
+from matplotlib.ticker import EngFormatter, MaxNLocator
 
 T = TypeVar("T")
 
@@ -30,7 +30,9 @@ def plot_client_digits(
     return fig
 
 
-def plot_history(history: Mapping[str, Sequence[float]], x: str = "round", title: str = "training metrics") -> plt.Figure:
+def plot_history(
+    history: Mapping[str, Sequence[float]], x: str = "round", title: str = "training metrics"
+) -> plt.Figure:
     """Plot every non-`x` column of a history (e.g. loss and accuracy) against `x`, one panel each."""
     names = [k for k in history if k != x]
     fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.4), squeeze=False)
@@ -58,7 +60,9 @@ def plot_examples_per_client(counts: np.ndarray, ax: Optional[plt.Axes] = None, 
     return ax
 
 
-def plot_label_heatmap(counts: np.ndarray, ax: Optional[plt.Axes] = None, title: str = "", max_clients: int = 40) -> plt.Axes:
+def plot_label_heatmap(
+    counts: np.ndarray, ax: Optional[plt.Axes] = None, title: str = "", max_clients: int = 40
+) -> plt.Axes:
     """Heatmap of each client's label shares (rows: the first `max_clients` clients, columns: labels)."""
     ax = ax or plt.figure(figsize=(4.5, 5)).gca()
     shown = counts[:max_clients]
@@ -89,8 +93,15 @@ def plot_runs(
     for i, (name, history) in enumerate(runs.items()):
         xs, ys = np.asarray(history[x], dtype=float), np.asarray(history[y], dtype=float)
         keep = ~np.isnan(ys)
-        ax.plot(xs[keep], ys[keep], linestyle=styles[i % len(styles)], marker=markers[i % len(markers)],
-                markersize=4, alpha=0.85, label=name)
+        ax.plot(
+            xs[keep],
+            ys[keep],
+            linestyle=styles[i % len(styles)],
+            marker=markers[i % len(markers)],
+            markersize=4,
+            alpha=0.85,
+            label=name,
+        )
     ax.set_xlabel("examples processed" if x == "examples" else x)
     ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
     if x == "examples":
@@ -108,7 +119,12 @@ def plot_client_accuracy(accuracies: Sequence[float], ax: Optional[plt.Axes] = N
     values = np.asarray(accuracies, dtype=float)
     ax.hist(values, bins=np.linspace(0, 1, 21), color="tab:blue", alpha=0.8)
     ax.axvline(values.mean(), color="k", linestyle="--", label=f"mean {values.mean():.3f}")
-    ax.axvline(np.percentile(values, 10), color="tab:red", linestyle=":", label=f"10th percentile {np.percentile(values, 10):.3f}")
+    ax.axvline(
+        np.percentile(values, 10),
+        color="tab:red",
+        linestyle=":",
+        label=f"10th percentile {np.percentile(values, 10):.3f}",
+    )
     ax.set_xlabel("accuracy on the client's test split")
     ax.set_ylabel("clients")
     ax.set_title(title)

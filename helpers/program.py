@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, ClassVar, Optional, Sequence
 
 CONFIG_FILE = "config.json"
 STATE_PREFIX = "program_state_"
@@ -33,10 +34,35 @@ class CheckpointWriteError(OSError):
     """A checkpoint could not be written; the previous one is intact."""
 
 
-def program_config(clients_per_round: int, client_lr: float, num_epochs: int, batch_size: int, seed: int) -> dict:
-    """The settings that must match for a checkpoint to be resumed (the round count may change)."""
-    return {"model": "linear_model", "algorithm": "build_weighted_fed_avg", "clients_per_round": clients_per_round,
-            "client_lr": client_lr, "server_lr": 1.0, "num_epochs": num_epochs, "batch_size": batch_size, "seed": seed}
+@dataclasses.dataclass(frozen=True)
+class ProgramConfig:
+    """The settings a checkpoint depends on, declared once (the glossary's names).
+
+    `run_program` takes them, the command line is built from them (`--clients-per-round`, ...), and `record()` is
+    what config.json keeps: a run resumes a checkpoint only with the same settings. The round count may change.
+    """
+
+    MODEL: ClassVar[str] = "linear_model"
+    ALGORITHM: ClassVar[str] = "build_weighted_fed_avg"
+
+    clients_per_round: int = 10
+    client_lr: float = 0.1
+    server_lr: float = 1.0
+    num_epochs: int = 5
+    batch_size: int = 20
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("clients_per_round", "num_epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
+        for name in ("client_lr", "server_lr"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}.")
+
+    def record(self) -> dict:
+        """The settings as config.json keeps them, with the model and the algorithm they apply to."""
+        return {"model": self.MODEL, "algorithm": self.ALGORITHM, **dataclasses.asdict(self)}
 
 
 def check_config(checkpoint_dir: Path, config: dict) -> None:
@@ -47,38 +73,46 @@ def check_config(checkpoint_dir: Path, config: dict) -> None:
         if any(checkpoint_dir.iterdir()):
             raise CheckpointMismatchError(
                 f"{checkpoint_dir} is not empty but has no {CONFIG_FILE}, so it was not written by this program. "
-                "Pass an empty or new --checkpoint-dir.")
+                "Pass an empty or new --checkpoint-dir."
+            )
         path.write_text(json.dumps(config, indent=2) + "\n")
         return
     saved = json.loads(path.read_text())
     if saved != config:
-        diff = ", ".join(f"{k}: saved {saved.get(k)!r}, now {config.get(k)!r}"
-                         for k in sorted(set(saved) | set(config)) if saved.get(k) != config.get(k))
+        diff = ", ".join(
+            f"{k}: saved {saved.get(k)!r}, now {config.get(k)!r}"
+            for k in sorted(set(saved) | set(config))
+            if saved.get(k) != config.get(k)
+        )
         raise CheckpointMismatchError(
             f"{checkpoint_dir} holds a checkpoint of a different program ({diff}). Resume with the saved settings, "
-            "or pass a new --checkpoint-dir to start over.")
+            "or pass a new --checkpoint-dir to start over."
+        )
 
 
 def run_program(
     num_rounds: int,
     checkpoint_dir: str,
+    *,
+    config: ProgramConfig = ProgramConfig(),
     metrics_dir: Optional[str] = None,
     export_dir: Optional[str] = None,
     checkpoint_every: int = 1,
-    clients_per_round: int = 10,
-    client_lr: float = 0.1,
-    num_epochs: int = 5,
-    batch_size: int = 20,
-    seed: int = 0,
     progress: bool = True,
 ) -> tuple[Any, int]:
-    """Train until round `num_rounds`, resuming from `checkpoint_dir`; return the final state and the first round run."""
+    """Train until round `num_rounds`, resuming from `checkpoint_dir`; return the final state and first new round.
+
+    Raises:
+      ValueError: `num_rounds` or `checkpoint_every` is not positive.
+      CheckpointMismatchError: `checkpoint_dir` holds another program's checkpoint, or files of something else.
+      CheckpointLoadError: the newest complete checkpoint does not load.
+      CheckpointWriteError: a checkpoint could not be written (the previous one is kept).
+    """
     if num_rounds < 1:
         raise ValueError(f"The number of rounds must be positive, got {num_rounds}.")
     if checkpoint_every < 1:
         raise ValueError(f"checkpoint_every must be positive, got {checkpoint_every}.")
-    config = program_config(clients_per_round, client_lr, num_epochs, batch_size, seed)
-    check_config(Path(checkpoint_dir), config)
+    check_config(Path(checkpoint_dir), config.record())
 
     import tensorflow as tf
     import tensorflow_federated as tff
@@ -87,19 +121,20 @@ def run_program(
     from helpers.algorithms import build_fedavg
     from helpers.data import load_emnist, make_federated_data
     from helpers.models import linear_model, make_model_fn
-    from helpers.seeds import set_seeds
     from helpers.runs import RoundSettings, train
-
     from helpers.runtime import use_private_runtime
+    from helpers.seeds import set_seeds
 
     use_private_runtime()  # TFF's worker unreachable from the network, and ended with this process
-    set_seeds(seed)
+    set_seeds(config.seed)
     emnist_train, _, _ = load_emnist(only_digits=True)
     input_spec = make_federated_data(emnist_train, emnist_train.client_ids[:1])[0].element_spec
     model_fn = make_model_fn(linear_model, input_spec)
-    process = build_fedavg(model_fn, client_lr)
+    process = build_fedavg(model_fn, config.client_lr, server_lr=config.server_lr)
 
-    state_manager = tff.program.FileProgramStateManager(checkpoint_dir, prefix=STATE_PREFIX, keep_total=2, keep_first=False)
+    state_manager = tff.program.FileProgramStateManager(
+        checkpoint_dir, prefix=STATE_PREFIX, keep_total=2, keep_first=False
+    )
     initial = process.initialize()
     # The state is saved as a flat list of arrays: TF 2.14's SavedModel writer trips over the nested dicts inside
     # a LearningAlgorithmState on Python 3.11 ("__dict__ descriptor does not support '_DictWrapper'").
@@ -116,16 +151,26 @@ def run_program(
             tff.program.TensorBoardReleaseManager(Path(metrics_dir) / "tensorboard"),
         ]
 
-    settings = RoundSettings(clients_per_round=clients_per_round, num_epochs=num_epochs, batch_size=batch_size, seed=seed)
+    settings = RoundSettings(
+        clients_per_round=config.clients_per_round,
+        num_epochs=config.num_epochs,
+        batch_size=config.batch_size,
+        seed=config.seed,
+    )
     first_round = last_round + 1
     bar = tqdm(total=num_rounds, initial=min(last_round, num_rounds), desc="rounds", disable=not progress)
     while last_round < num_rounds:
         chunk = min(checkpoint_every, num_rounds - last_round)
-        state, history = train(process, emnist_train, chunk, settings, state=state, start_round=last_round + 1,
-                               progress=False)
+        state, history = train(
+            process, emnist_train, chunk, settings, state=state, start_round=last_round + 1, progress=False
+        )
         last_round += chunk
         for i, round_num in enumerate(history["round"]):
-            metrics = {"loss": history["loss"][i], "accuracy": history["accuracy"][i], "examples": history["examples"][i]}
+            metrics = {
+                "loss": history["loss"][i],
+                "accuracy": history["accuracy"][i],
+                "examples": history["examples"][i],
+            }
             for manager in release_managers:
                 asyncio.run(manager.release(metrics, key=round_num))
         try:
@@ -135,8 +180,9 @@ def run_program(
             raise CheckpointWriteError(
                 f"could not write the checkpoint of round {last_round} in {checkpoint_dir} "
                 f"({error.strerror or error}). Free some space (or fix the folder) and run the same command again: it "
-                f"resumes from the last complete checkpoint, " + (f"round {last_round - chunk}." if last_round > chunk
-                                                                   else "or from round 1 if there is none.")) from error
+                f"resumes from the last complete checkpoint, "
+                + (f"round {last_round - chunk}." if last_round > chunk else "or from round 1 if there is none.")
+            ) from error
         if not progress:
             print(f"Saved the state after round {last_round}.", flush=True)
         bar.update(chunk)
@@ -186,23 +232,30 @@ async def _load_newest_readable(state_manager: Any, structure: Any, checkpoint_d
         if partial is not None and position == 0:
             aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
             path.rename(aside)  # a name without a trailing number is ignored by FileProgramStateManager
-            print(f"warning: the checkpoint of round {version} is unreadable ({partial}), because the program stopped "
-                  f"while saving it. Moved it to {aside.name}; trying the one before.", file=sys.stderr, flush=True)
+            print(
+                f"warning: the checkpoint of round {version} is unreadable ({partial}), because the program stopped "
+                f"while saving it. Moved it to {aside.name}; trying the one before.",
+                file=sys.stderr,
+                flush=True,
+            )
             continue
         if partial is not None:
             raise CheckpointLoadError(
                 f"the checkpoint of round {version} in {checkpoint_dir} is incomplete ({partial}), and it is not the "
                 "newest, so no crash of the last run explains it. Nothing was moved. Restore the folder from a "
-                "backup, or start over in a new --checkpoint-dir.")
+                "backup, or start over in a new --checkpoint-dir."
+            )
         try:
             return await state_manager.load(version, structure), version
         except Exception as error:
+            detail = str(error).strip().splitlines()[0] if str(error).strip() else "no detail"
             raise CheckpointLoadError(
                 f"the checkpoint of round {version} in {checkpoint_dir} is complete but does not load "
-                f"({type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else 'no detail'}). "
+                f"({type(error).__name__}: {detail}). "
                 "Nothing was moved. It may come from another TensorFlow or TFF version or another model under the "
                 "same settings, or the machine ran out of memory: fix that and run the same command again, or "
-                "start over in a new --checkpoint-dir.") from error
+                "start over in a new --checkpoint-dir."
+            ) from error
     return None, 0
 
 
@@ -217,20 +270,58 @@ def positive_int(text: str) -> int:
     return value
 
 
+CLI_HELP = {
+    "clients_per_round": "clients sampled in each round",
+    "client_lr": "the clients' SGD learning rate",
+    "server_lr": "the server's SGD learning rate (1.0: plain FedAvg)",
+    "num_epochs": "local epochs per round",
+    "batch_size": "local batch size",
+    "seed": "the seed of cohort sampling, shuffles and initial weights",
+}
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a float above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def config_from_args(args: argparse.Namespace) -> ProgramConfig:
+    """The `ProgramConfig` that the parsed command line names."""
+    return ProgramConfig(**{field.name: getattr(args, field.name) for field in dataclasses.fields(ProgramConfig)})
+
+
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Parse the command line of `python -m helpers.program`."""
     parser = argparse.ArgumentParser(
         prog="python -m helpers.program",
         description="Train FedAvg (the seed's linear model) on the tutorials' EMNIST data with checkpoints. "
-                    "Run it again with the same --checkpoint-dir to resume after the last saved round.")
-    parser.add_argument("--rounds", type=positive_int, required=True, help="train until this round (total, not additional)")
-    parser.add_argument("--checkpoint-dir", required=True, help="where tff.program.FileProgramStateManager keeps the state")
+        "Run it again with the same --checkpoint-dir to resume after the last saved round.",
+    )
+    parser.add_argument(
+        "--rounds", type=positive_int, required=True, help="train until this round (total, not additional)"
+    )
+    parser.add_argument(
+        "--checkpoint-dir", required=True, help="where tff.program.FileProgramStateManager keeps the state"
+    )
     parser.add_argument("--metrics-dir", help="write metrics.csv and TensorBoard logs here")
     parser.add_argument("--export-dir", help="save the final global model here as a Keras SavedModel")
-    parser.add_argument("--checkpoint-every", type=positive_int, default=1, help="save the state every k rounds (default 1)")
-    parser.add_argument("--clients-per-round", type=positive_int, default=10)
-    parser.add_argument("--client-lr", type=float, default=0.1)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--checkpoint-every", type=positive_int, default=1, help="save the state every k rounds (default 1)"
+    )
+    for field in dataclasses.fields(ProgramConfig):  # the program's settings, declared once
+        kind = {"int": positive_int, "float": positive_float}[field.type] if field.name != "seed" else int
+        parser.add_argument(
+            f"--{field.name.replace('_', '-')}",
+            type=kind,
+            default=field.default,
+            help=f"{CLI_HELP[field.name]} (default {field.default})",
+        )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser.parse_args(argv)
 
@@ -241,14 +332,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from helpers.data import DataSourceError  # imports TensorFlow, so only after --help has had its chance
 
     try:
-        run_program(args.rounds, args.checkpoint_dir, metrics_dir=args.metrics_dir, export_dir=args.export_dir,
-                    checkpoint_every=args.checkpoint_every, clients_per_round=args.clients_per_round,
-                    client_lr=args.client_lr, seed=args.seed, progress=not args.no_progress)
+        run_program(
+            args.rounds,
+            args.checkpoint_dir,
+            config=config_from_args(args),
+            metrics_dir=args.metrics_dir,
+            export_dir=args.export_dir,
+            checkpoint_every=args.checkpoint_every,
+            progress=not args.no_progress,
+        )
     except (CheckpointMismatchError, CheckpointLoadError, CheckpointWriteError, DataSourceError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     finally:
-        from helpers.workers import release_local_worker
+        from helpers.runtime import release_local_worker
 
         release_local_worker()
     return 0

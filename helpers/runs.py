@@ -1,4 +1,5 @@
-"""The round loop of every notebook (RoundSettings, train, Runs), and three evaluations: federated, per client, central."""
+"""The round loop of every notebook (RoundSettings, train, Runs), and three evaluations: federated, per client and
+central."""
 
 from __future__ import annotations
 
@@ -79,7 +80,9 @@ def _count_correct(model, model_weights, test_data) -> dict[str, float]:
     for dataset in test_data:
         for batch in dataset.unbatch().batch(2000):
             predicted = tf.argmax(model.predict_on_batch(batch["x"], training=False), axis=-1, output_type=tf.int64)
-            correct += int(tf.reduce_sum(tf.cast(predicted == tf.cast(tf.reshape(batch["y"], [-1]), tf.int64), tf.int64)))
+            correct += int(
+                tf.reduce_sum(tf.cast(predicted == tf.cast(tf.reshape(batch["y"], [-1]), tf.int64), tf.int64))
+            )
             total += int(tf.size(batch["y"]))
     if total == 0:
         raise ValueError("No test examples: every dataset in test_data is empty.")
@@ -131,32 +134,46 @@ def poisson_cohort(client_ids: Sequence[str], rate: float, rng: np.random.Genera
     return [c for c, joins in zip(client_ids, rng.random(len(client_ids)) < rate) if joins]
 
 
-def _taking_client_ids(process: tff.learning.templates.LearningProcess, client_data: tff.simulation.datasets.ClientData,
-                       settings: RoundSettings, cache: Optional[ClientCache]) -> tff.learning.templates.LearningProcess:
+def _taking_client_ids(
+    process: tff.learning.templates.LearningProcess,
+    client_data: tff.simulation.datasets.ClientData,
+    settings: RoundSettings,
+    cache: Optional[ClientCache],
+) -> tff.learning.templates.LearningProcess:
     """`process` composed with a computation that builds each client's dataset from its id, inside TFF's runtime."""
-    from tensorflow.python.framework import random_seed
+    from helpers.seeds import graph_seed
 
-    global_seed = random_seed.get_seed(settings.seed)[0]  # set_seeds changes it, and with it the shuffles
+    global_seed = graph_seed(settings.seed)  # set_seeds changes it, and with it the shuffles (a cache key here)
     cache_dir = cache.folder_for(client_data) if cache is not None else None
-    return _compose(process, client_data, settings.num_epochs, settings.batch_size, settings.seed, global_seed, cache_dir)
+    return _compose(
+        process, client_data, settings.num_epochs, settings.batch_size, settings.seed, global_seed, cache_dir
+    )
 
 
 @functools.lru_cache(maxsize=16)
-def _compose(process: tff.learning.templates.LearningProcess, client_data: tff.simulation.datasets.ClientData,
-             num_epochs: int, batch_size: int, seed: int, global_seed: object,
-             cache_dir: Optional[str]) -> tff.learning.templates.LearningProcess:
+def _compose(
+    process: tff.learning.templates.LearningProcess,
+    client_data: tff.simulation.datasets.ClientData,
+    num_epochs: int,
+    batch_size: int,
+    seed: int,
+    global_seed: object,
+    cache_dir: Optional[str],
+) -> tff.learning.templates.LearningProcess:
     # One composed process per (process, data, settings): TFF's worker keeps every new computation it is sent (about
     # 3 MB each), so a training program that calls `train` once per round must not compose a new one each time.
     try:
-        dataset_computation = client_dataset_computation(client_data, cache_dir, num_epochs=num_epochs,
-                                                         batch_size=batch_size, seed=seed)
+        dataset_computation = client_dataset_computation(
+            client_data, cache_dir, num_epochs=num_epochs, batch_size=batch_size, seed=seed
+        )
     except (ValueError, TypeError, RuntimeError) as error:  # RuntimeError: an eager tensor captured in a graph
         raise TypeError(
             "train() lets TFF build each client's dataset from its id, so the ClientData's dataset function must be "
             "TensorFlow code that takes the id as a string tensor: compare ids with tf.equal, not `in` or `==` on "
             "Python strings, make its tensors inside the function (or pass lists), and build datasets from "
             "serializable_dataset_fn. TFF's own loaders, hold_out_clients "
-            f"and to_client_data qualify. The function failed with: {error}") from error
+            f"and to_client_data qualify. The function failed with: {error}"
+        ) from error
     return tff.simulation.compose_dataset_computation_with_learning_process(dataset_computation, process)
 
 
@@ -190,7 +207,9 @@ def train(
         if secret is None:
             client_ids = sample_clients(client_data.client_ids, settings.clients_per_round, round_num, settings.seed)
         else:
-            client_ids = poisson_cohort(client_data.client_ids, settings.clients_per_round / len(client_data.client_ids), secret)
+            client_ids = poisson_cohort(
+                client_data.client_ids, settings.clients_per_round / len(client_data.client_ids), secret
+            )
         start = time.perf_counter()
         output = by_id.next(state, client_ids)
         seconds = time.perf_counter() - start
@@ -203,10 +222,19 @@ def train(
         test_accuracy = math.nan
         if evaluation is not None and (round_num % evaluation.every == 0 or last):
             weights = process.get_model_weights(state)
-            test_accuracy = evaluate_central(evaluation.model_fn, weights, evaluation.test_data)["sparse_categorical_accuracy"]
+            test_accuracy = evaluate_central(evaluation.model_fn, weights, evaluation.test_data)[
+                "sparse_categorical_accuracy"
+            ]
         for name, value in zip(
             columns,
-            (round_num, float(metrics["loss"]), float(metrics["sparse_categorical_accuracy"]), examples, seconds, test_accuracy),
+            (
+                round_num,
+                float(metrics["loss"]),
+                float(metrics["sparse_categorical_accuracy"]),
+                examples,
+                seconds,
+                test_accuracy,
+            ),
         ):
             history[name].append(value)
     return state, history
@@ -228,9 +256,16 @@ class Runs:
         self.eval_name, self.column = eval_name, f"{eval_name}_accuracy"
         self.results: dict[str, History] = {}
 
-    def run(self, name: str, process: tff.learning.templates.LearningProcess, num_rounds: int = 20, eval_every: int = 5,
-            client_data: Optional[tff.simulation.datasets.ClientData] = None,
-            model_fn: Optional[Callable[[], tff.learning.models.VariableModel]] = None, **settings: Any) -> History:
+    def run(
+        self,
+        name: str,
+        process: tff.learning.templates.LearningProcess,
+        num_rounds: int = 20,
+        eval_every: int = 5,
+        client_data: Optional[tff.simulation.datasets.ClientData] = None,
+        model_fn: Optional[Callable[[], tff.learning.models.VariableModel]] = None,
+        **settings: Any,
+    ) -> History:
         """Train `process` for `num_rounds`, print a summary line and keep the history.
 
         `client_data` and `model_fn` (the model `process` trains, used to evaluate it) replace the shared ones, and
@@ -239,17 +274,27 @@ class Runs:
         fields = {f.name for f in dataclasses.fields(RoundSettings)}
         unknown = set(settings) - fields
         if unknown:
-            raise TypeError(f"Unknown setting(s) {sorted(unknown)}; choose from {sorted(fields | {'client_data', 'model_fn'})}.")
+            raise TypeError(
+                f"Unknown setting(s) {sorted(unknown)}; choose from {sorted(fields | {'client_data', 'model_fn'})}."
+            )
         evaluation = Evaluation(model_fn or self.model_fn, self.test_data, every=eval_every, name=self.eval_name)
-        _, history = train(process, client_data or self.client_data, num_rounds,
-                           dataclasses.replace(self.settings, **settings), evaluation=evaluation, progress=False)
+        _, history = train(
+            process,
+            client_data or self.client_data,
+            num_rounds,
+            dataclasses.replace(self.settings, **settings),
+            evaluation=evaluation,
+            progress=False,
+        )
         self.results[name] = history
-        print(f"{name:<30} {self.eval_name} accuracy {history[self.column][-1]:.3f} after {num_rounds} rounds, "
-              f"{history['examples'][-1]:,} examples, {sum(history['seconds']):.0f} s")
+        print(
+            f"{name:<30} {self.eval_name} accuracy {history[self.column][-1]:.3f} after {num_rounds} rounds, "
+            f"{history['examples'][-1]:,} examples, {sum(history['seconds']):.0f} s"
+        )
         return history
 
     def accuracy_at(self, name: str, round_num: int) -> float:
-        """Accuracy of run `name` on the evaluation data at `round_num`, which must be a round where it was evaluated."""
+        """Accuracy of run `name` on the evaluation data at `round_num`, a round where it was evaluated."""
         history = self.results[name]
         if round_num not in history["round"] or math.isnan(history[self.column][history["round"].index(round_num)]):
             evaluated = [r for r, a in zip(history["round"], history[self.column]) if not math.isnan(a)]

@@ -14,6 +14,7 @@ went wrong.
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import select
 import shutil
@@ -31,7 +32,8 @@ EXPOSURE_WARNING = (
     "TFF's worker could not be isolated ({reason}), so TFF's default runtime is used: while this process runs, its "
     "worker_binary listens on all network interfaces without authentication and runs any TensorFlow graph sent to "
     "it, file I/O included. Block it with a host firewall (SECURITY.md) or run where user namespaces are "
-    "allowed.")
+    "allowed."
+)
 
 CONTAINER_EXPOSURE_WARNING = (
     "TFF's worker could not be isolated ({reason}), so TFF's default runtime is used. In a container that is a "
@@ -39,7 +41,8 @@ CONTAINER_EXPOSURE_WARNING = (
     "authentication on the container's own network interfaces and runs any TensorFlow graph sent to it. This "
     "computer and other containers on the same container network can reach it; other machines cannot, unless its "
     "port is published (publish only Jupyter's, on 127.0.0.1) or, with Docker older than 28, they route to the "
-    "container network directly. Keep untrusted containers off that network (SECURITY.md).")
+    "container network directly. Keep untrusted containers off that network (SECURITY.md)."
+)
 
 
 def in_container() -> bool:
@@ -77,7 +80,9 @@ def isolation_unavailable() -> str:
     if sys.platform != "linux" or unshare is None:
         return "needs Linux and util-linux's `unshare`"
     try:
-        probe = subprocess.run([unshare, *UNSHARE_ARGS, "true"], capture_output=True, text=True, timeout=PROBE_TIMEOUT_S)
+        probe = subprocess.run(
+            [unshare, *UNSHARE_ARGS, "true"], capture_output=True, text=True, timeout=PROBE_TIMEOUT_S
+        )
     except subprocess.TimeoutExpired:
         return ""  # no answer is not a "no": the start below will say what is wrong
     if probe.returncode != 0:
@@ -91,8 +96,7 @@ def exposure_reason() -> str:
     return disabled_reason() or isolation_unavailable()
 
 
-def start_private_worker(max_concurrent_computation_calls: int = -1,
-                         socket: Optional[Path] = None) -> "PrivateWorker":
+def start_private_worker(max_concurrent_computation_calls: int = -1, socket: Optional[Path] = None) -> "PrivateWorker":
     """Start a `PrivateWorker` after a successful probe; its failure raises `IsolationError` naming cause and fix."""
     try:
         return PrivateWorker(max_concurrent_computation_calls, socket=socket)
@@ -101,7 +105,8 @@ def start_private_worker(max_concurrent_computation_calls: int = -1,
             f"TFF's worker could not be started in its private namespace, although namespaces work here: {error}. "
             "Nothing was started on the network. Check free space in the temporary folder and that no other "
             "process is starving this machine, then run the cell again; to use TFF's exposed default runtime on "
-            "purpose, set FL_PRIVATE_RUNTIME=off.") from error
+            "purpose, set FL_PRIVATE_RUNTIME=off."
+        ) from error
 
 
 class PrivateWorker:
@@ -109,7 +114,7 @@ class PrivateWorker:
 
     def __init__(self, max_concurrent_computation_calls: int = -1, socket: Optional[Path] = None) -> None:
         """Start the worker; `socket` reuses a path (in a folder of the caller's) so a restarted worker keeps it."""
-        from helpers.workers import WORKER_BINARY
+        from helpers.contexts import WORKER_BINARY
 
         unshare = shutil.which("unshare")
         if sys.platform != "linux" or unshare is None:
@@ -122,9 +127,21 @@ class PrivateWorker:
         self.socket = self.directory / "worker.sock" if socket is None else socket
         self.log: IO[bytes] = tempfile.TemporaryFile()
         self.client_cache = ClientCache()  # the worker's tf.data cache files, removed with it (helpers.client_cache)
-        command = [unshare, *UNSHARE_ARGS, sys.executable, "-m", "helpers.loopback_worker",
-                   "--socket", str(self.socket), "--worker", str(WORKER_BINARY),
-                   "--max-calls", str(max_concurrent_computation_calls), "--remove-on-exit", str(self.client_cache.root)]
+        command = [
+            unshare,
+            *UNSHARE_ARGS,
+            sys.executable,
+            "-m",
+            "helpers.loopback_worker",
+            "--socket",
+            str(self.socket),
+            "--worker",
+            str(WORKER_BINARY),
+            "--max-calls",
+            str(max_concurrent_computation_calls),
+            "--remove-on-exit",
+            str(self.client_cache.root),
+        ]
         # A Jupyter kernel can end without running atexit, and a driver can be SIGKILLed: the forwarder cleans up.
         command += ["--remove-on-exit" if self.owns_directory else "--remove-if-empty", str(self.directory)]
         # glibc keeps freed memory in per-thread arenas, and tf.data's file cache frees megabyte-sized buffers from
@@ -134,8 +151,15 @@ class PrivateWorker:
         # stdin is the lifeline: the forwarder stops the worker when this end closes, i.e. when this process ends.
         # Its own session keeps it out of this process group, which Jupyter kills on a kernel restart: it must live
         # on until it has seen the lifeline close, to remove its folders.
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
-                                        cwd=str(Path(__file__).resolve().parents[1]), env=env, start_new_session=True)
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            cwd=str(Path(__file__).resolve().parents[1]),
+            env=env,
+            start_new_session=True,
+        )
         self._wait_ready()
         atexit.register(self.stop)
 
@@ -196,13 +220,12 @@ def use_private_runtime() -> Optional[PrivateWorker]:
     """
     global _current, _current_context
     import tensorflow_federated as tff
-    from tensorflow_federated.python.core.impl.context_stack import context_stack_impl
 
-    from helpers.workers import remote_context
+    from helpers.contexts import remote_context
 
     if _current is not None and _current.process.poll() is None:
         _current_context = remote_context(_current.address)
-        context_stack_impl.context_stack.set_default_context(_current_context)
+        tff.framework.set_default_context(_current_context)
         return _current
     reason = exposure_reason()
     if not reason:
@@ -213,7 +236,7 @@ def use_private_runtime() -> Optional[PrivateWorker]:
         _current = _current_context = None
         return None
     _current_context = remote_context(_current.address)
-    context_stack_impl.context_stack.set_default_context(_current_context)
+    tff.framework.set_default_context(_current_context)
     return _current
 
 
@@ -223,11 +246,11 @@ def client_cache() -> Optional[ClientCache]:
     A worker elsewhere (a remote or deployed one) cannot see this machine's folders, so only computations that run
     on `use_private_runtime()`'s worker may cache their clients' datasets in files.
     """
-    from tensorflow_federated.python.core.impl.context_stack import context_stack_impl
+    import tensorflow_federated as tff
 
     if _current is None or _current.process.poll() is not None:
         return None
-    return _current.client_cache if context_stack_impl.context_stack.current is _current_context else None
+    return _current.client_cache if tff.framework.get_context_stack().current is _current_context else None
 
 
 def private_test_context() -> Any:
@@ -238,20 +261,41 @@ def private_test_context() -> Any:
     fallback warning). Install it for a block with `tff.framework.get_context_stack().install(...)`.
     """
     import tensorflow_federated as tff
-    from tensorflow_federated.python.core.backends.native import compiler as native_compiler
-    from tensorflow_federated.python.core.backends.test import compiler as test_compiler
-    from tensorflow_federated.python.core.environments.tensorflow_frontend import tensorflow_computation
-    from tensorflow_federated.python.core.impl.execution_contexts import sync_execution_context
 
-    from helpers.workers import executor_factory
+    from helpers.contexts import remote_test_context
 
     worker = use_private_runtime()
     if worker is None:
         return tff.backends.test.create_sync_test_cpp_execution_context()
+    return remote_test_context(worker.address)
 
-    def compile_fn(comp: Any) -> Any:
-        return native_compiler.desugar_and_transform_to_native(test_compiler.replace_secure_intrinsics_with_bodies(comp))
 
-    return sync_execution_context.SyncExecutionContext(
-        executor_fn=executor_factory(worker.address), compiler_fn=compile_fn,
-        transform_args=tensorflow_computation.transform_args, transform_result=tensorflow_computation.transform_result)
+def end_process(process: subprocess.Popen) -> None:
+    """Terminate a worker process if it still runs, wait for it, and kill it if it has not stopped within 10 s."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def release_local_worker() -> None:
+    """Stop the `worker_binary` child of TFF's current local context, which TFF 0.87 leaves running at exit."""
+    # TFF stops that child only when its context is garbage-collected, so a process that exits with the context
+    # still installed leaves an orphan (which also keeps the process's stdout open). Installing a fresh context
+    # lets the old one be collected now; the new one starts no worker until something runs on it.
+    # TFF's collector sends the worker SIGINT and then waits for it without a timeout. A worker started by a process
+    # that ignores SIGINT (anything run as `command &` from a script, where the shell ignores it) inherits that and
+    # never exits, so the wait would hang for ever. End TFF's own workers with SIGTERM first.
+    import tensorflow_federated as tff
+
+    for manager in gc.get_objects():
+        if type(manager).__qualname__ == "local_cpp_executor_factory.<locals>.ServiceManager":
+            process = getattr(manager, "_process", None)
+            if isinstance(process, subprocess.Popen):
+                end_process(process)
+                manager._process = None  # so that TFF's collector does not signal a process that is gone
+    tff.backends.native.set_sync_local_cpp_execution_context()
+    gc.collect()

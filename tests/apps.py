@@ -11,9 +11,9 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
@@ -32,9 +32,16 @@ def readme_command(*words: str) -> list[str]:
 
 def jupyter_lab_command(port: int, token: str, root_dir: Path = ROOT) -> list[str]:
     """The README's `uv run jupyter lab`, on one loopback port with a known token and no browser."""
-    command = readme_command("jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-                             "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-                             f"--ServerApp.root_dir={root_dir}")
+    command = readme_command(
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root_dir}",
+    )
     if os.geteuid() == 0:  # Jupyter Server refuses root without it; CI and these machines run as root
         command.append("--allow-root")
     return command
@@ -57,12 +64,14 @@ def wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout: float
 
 
 @contextlib.contextmanager
-def running(command: Sequence[str], log: Path, env: Optional[dict] = None,
-            cwd: Path = ROOT) -> Iterator[subprocess.Popen]:
+def running(
+    command: Sequence[str], log: Path, env: Optional[dict] = None, cwd: Path = ROOT
+) -> Iterator[subprocess.Popen]:
     """Run `command` in its own session with output to `log`; on exit stop it and assert nothing of it is left."""
     with open(log, "wb") as out:
-        process = subprocess.Popen(list(command), cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                   env=env, start_new_session=True)
+        process = subprocess.Popen(
+            list(command), cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
     try:
         yield process
     finally:
@@ -83,12 +92,14 @@ def running(command: Sequence[str], log: Path, env: Optional[dict] = None,
         assert not alive, f"left behind: {[p.pid for p in alive]}"
 
 
-def request(url: str, method: str = "GET", body: dict | None = None, token: str = "",
-             headers: dict | None = None) -> tuple[int, bytes, dict]:
+def request(
+    url: str, method: str = "GET", body: dict | None = None, token: str = "", headers: dict | None = None
+) -> tuple[int, bytes, dict]:
     """One HTTP request with Jupyter's token header; returns (status, body, headers)."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Authorization": f"token {token}", **(headers or {})})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Authorization": f"token {token}", **(headers or {})}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return response.status, response.read(), dict(response.headers)
 
@@ -99,13 +110,31 @@ async def _execute_over_websocket(url: str, code: str, timeout: float = 180.0) -
 
     connection = await websocket_connect(url)
     msg_id = uuid.uuid4().hex
-    connection.write_message(json.dumps({
-        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test", "session": uuid.uuid4().hex,
-                   "version": "5.3", "date": ""},
-        "parent_header": {}, "metadata": {}, "channel": "shell",
-        "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-                    "allow_stdin": False, "stop_on_error": True},
-    }))
+    connection.write_message(
+        json.dumps(
+            {
+                "header": {
+                    "msg_id": msg_id,
+                    "msg_type": "execute_request",
+                    "username": "test",
+                    "session": uuid.uuid4().hex,
+                    "version": "5.3",
+                    "date": "",
+                },
+                "parent_header": {},
+                "metadata": {},
+                "channel": "shell",
+                "content": {
+                    "code": code,
+                    "silent": False,
+                    "store_history": True,
+                    "user_expressions": {},
+                    "allow_stdin": False,
+                    "stop_on_error": True,
+                },
+            }
+        )
+    )
     stdout, status = [], ""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -127,7 +156,7 @@ async def _execute_over_websocket(url: str, code: str, timeout: float = 180.0) -
 
 
 def lab_runs_code(command: Sequence[str], port: int, token: str, log: Path, code: str, cwd: Path = ROOT) -> str:
-    """Start JupyterLab with `command` in `cwd`, check /lab, run `code` in a new kernel over its websocket, stop it all."""
+    """Start JupyterLab with `command` in `cwd`, check /lab, run `code` in a new kernel over its websocket, stop all."""
     base = f"http://127.0.0.1:{port}"
     with running(command, log, cwd=cwd) as process:
         wait_for_http(f"{base}/api/status?token={token}", process, log)
@@ -137,8 +166,9 @@ def lab_runs_code(command: Sequence[str], port: int, token: str, log: Path, code
         assert status == 200, "the server serves the repo's notebooks"
         status, body, _ = request(f"{base}/api/kernels", "POST", {"name": "python3"}, token=token)
         kernel = json.loads(body)["id"]
-        output, reply = asyncio.run(_execute_over_websocket(
-            f"ws://127.0.0.1:{port}/api/kernels/{kernel}/channels?token={token}", code))
+        output, reply = asyncio.run(
+            _execute_over_websocket(f"ws://127.0.0.1:{port}/api/kernels/{kernel}/channels?token={token}", code)
+        )
         assert reply == "ok", output
         status, _, _ = request(f"{base}/api/kernels/{kernel}", "DELETE", token=token)
         assert status == 204
@@ -146,15 +176,19 @@ def lab_runs_code(command: Sequence[str], port: int, token: str, log: Path, code
 
 
 def lab_runs_notebook(base: str, token: str, path: str, cell_timeout: float = 600.0) -> list[str]:
-    """Open `path` on the server at `base` as JupyterLab does (a session, so the kernel starts in the notebook's folder),
+    """Open `path` on the server at `base` as JupyterLab does (a session: the kernel starts in the notebook's folder),
     run its code cells in order over the kernel's websocket, delete the session; return each cell's output.
 
     Fails at the first cell whose reply is not "ok", with that cell's output, as Run All Cells stops there.
     """
     _, body, _ = request(f"{base}/api/contents/{path}", token=token)
     cells = [c for c in json.loads(body)["content"]["cells"] if c["cell_type"] == "code"]
-    _, body, _ = request(f"{base}/api/sessions", "POST",
-                         {"path": path, "type": "notebook", "name": "", "kernel": {"name": "python3"}}, token=token)
+    _, body, _ = request(
+        f"{base}/api/sessions",
+        "POST",
+        {"path": path, "type": "notebook", "name": "", "kernel": {"name": "python3"}},
+        token=token,
+    )
     session = json.loads(body)
     ws = base.replace("http://", "ws://", 1) + f"/api/kernels/{session['kernel']['id']}/channels?token={token}"
     outputs = []

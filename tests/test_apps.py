@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import secrets
+import shlex
 import subprocess
 import tempfile
 import urllib.parse
@@ -25,9 +25,14 @@ from tests.apps import ROOT, jupyter_lab_command, lab_runs_code, readme_command,
 
 def test_uv_run_jupyter_lab_serves_the_lab_and_runs_tff_in_a_kernel(tmp_path: Path) -> None:
     port, token = portpicker.pick_unused_port(), secrets.token_hex(16)
-    output = lab_runs_code(jupyter_lab_command(port, token), port, token, tmp_path / "lab.log",
-                           "import sys, tensorflow_federated as tff\n"
-                           "print('python', sys.version_info[:2], 'tff', tff.__version__, 'prefix', sys.prefix)")
+    output = lab_runs_code(
+        jupyter_lab_command(port, token),
+        port,
+        token,
+        tmp_path / "lab.log",
+        "import sys, tensorflow_federated as tff\n"
+        "print('python', sys.version_info[:2], 'tff', tff.__version__, 'prefix', sys.prefix)",
+    )
     assert f"python (3, 11) tff 0.87.0 prefix {ROOT / '.venv'}" in output
 
 
@@ -54,13 +59,26 @@ def test_the_readmes_local_runtime_command_for_colab_admits_colab() -> None:
 
 def test_uv_run_tensorboard_serves_the_metrics_of_a_training_run(tmp_path: Path) -> None:
     metrics = tmp_path / "metrics"
-    train = readme_command("python", "-m", "helpers.program", "--rounds", "2", "--clients-per-round", "2",
-                           "--checkpoint-dir", str(tmp_path / "run"), "--metrics-dir", str(metrics), "--no-progress")
+    train = readme_command(
+        "python",
+        "-m",
+        "helpers.program",
+        "--rounds",
+        "2",
+        "--clients-per-round",
+        "2",
+        "--checkpoint-dir",
+        str(tmp_path / "run"),
+        "--metrics-dir",
+        str(metrics),
+        "--no-progress",
+    )
     done = subprocess.run(train, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     port = portpicker.pick_unused_port()
-    command = readme_command("tensorboard", "--logdir", str(metrics / "tensorboard"), "--host", "127.0.0.1",
-                             "--port", str(port))
+    command = readme_command(
+        "tensorboard", "--logdir", str(metrics / "tensorboard"), "--host", "127.0.0.1", "--port", str(port)
+    )
     with running(command, tmp_path / "tensorboard.log") as process:
         base = f"http://127.0.0.1:{port}"
         wait_for_http(f"{base}/data/plugins_listing", process, tmp_path / "tensorboard.log")
@@ -71,7 +89,9 @@ def test_uv_run_tensorboard_serves_the_metrics_of_a_training_run(tmp_path: Path)
         loss = [tag for tag in names if tag.endswith("loss")]
         assert loss, f"no training loss among TensorBoard's scalars: {sorted(names)}"
         run = next(run for run, run_tags in tags.items() if loss[0] in run_tags)
-        _, body, _ = request(f"{base}/data/plugin/scalars/scalars?run={urllib.parse.quote(run)}&tag={urllib.parse.quote(loss[0])}")
+        _, body, _ = request(
+            f"{base}/data/plugin/scalars/scalars?run={urllib.parse.quote(run)}&tag={urllib.parse.quote(loss[0])}"
+        )
         steps = [step for _, step, _ in json.loads(body)]
         assert steps == [1, 2], f"one loss point per round, got steps {steps}"
 
@@ -81,13 +101,27 @@ def test_jupyter_nbconvert_execute_runs_a_notebook_with_tff(tmp_path: Path) -> N
     `jupyter notebook` here)."""
     import nbformat
 
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "import tensorflow_federated as tff\nprint('tff', tff.__version__)")])
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("import tensorflow_federated as tff\nprint('tff', tff.__version__)")]
+    )
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, tmp_path / "check.ipynb")
-    done = subprocess.run(readme_command("jupyter", "nbconvert", "--to", "notebook", "--execute", "--output",
-                                         "executed.ipynb", str(tmp_path / "check.ipynb")),
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        readme_command(
+            "jupyter",
+            "nbconvert",
+            "--to",
+            "notebook",
+            "--execute",
+            "--output",
+            "executed.ipynb",
+            str(tmp_path / "check.ipynb"),
+        ),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     executed = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
     assert "tff 0.87.0" in "".join(o.get("text", "") for o in executed.cells[0].outputs)

@@ -17,8 +17,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_benchmarks_smoke(tmp_path: Path) -> None:
     summary_before = (ROOT / "CONTRIBUTING.md").read_text()
-    result = subprocess.run([sys.executable, "-m", "benchmarks", "--smoke", "--out", str(tmp_path)], cwd=ROOT,
-                            env={**os.environ, "FL_DATA": "sample"}, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--smoke", "--out", str(tmp_path)],
+        cwd=ROOT,
+        env={**os.environ, "FL_DATA": "sample"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     results = Results.load(tmp_path / "results.json")
     assert results.suite is None  # --smoke leaves the suite out
@@ -39,8 +45,9 @@ def test_benchmarks_smoke(tmp_path: Path) -> None:
 
 
 def test_benchmarks_reject_too_few_rounds() -> None:
-    result = subprocess.run([sys.executable, "-m", "benchmarks", "--rounds", "1"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--rounds", "1"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 2 and "at least 2" in result.stderr
 
 
@@ -57,8 +64,13 @@ def test_results_survive_a_round_trip_and_an_old_file(tmp_path: Path) -> None:
 
 
 def test_spread_needs_two_executions() -> None:
-    result = subprocess.run([sys.executable, "-m", "benchmarks.spread", "--executions", "1"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.spread", "--executions", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2 and "at least 2" in result.stderr
 
 
@@ -75,8 +87,16 @@ def test_attack_spread_reads_the_tables_of_notebooks_09_and_10() -> None:
     from benchmarks.attack_spread import NOTEBOOKS, parse
 
     numbers = parse([cell for notebook in NOTEBOOKS for cell in json.loads(notebook.read_text())["cells"]])
-    assert set(numbers) == {"dp_reconstruction", "test_accuracy", "example_auc", "example_advantage", "writer_auc",
-                            "writer_advantage", "canaries_correct", "epsilon_lower_bound"}
+    assert set(numbers) == {
+        "dp_reconstruction",
+        "test_accuracy",
+        "example_auc",
+        "example_advantage",
+        "writer_auc",
+        "writer_advantage",
+        "canaries_correct",
+        "epsilon_lower_bound",
+    }
     assert {z: len(v) for z, v in numbers["canaries_correct"].items()} == {"0.0": 3, "0.5": 3, "1.0": 3}
     assert {z: len(v) for z, v in numbers["example_auc"].items()} == {"0.0": 2, "0.5": 2, "1.0": 2}  # (min, max)
     assert len(numbers["dp_reconstruction"]["1.0"]) == 5 and min(numbers["dp_reconstruction"]["0.0"]) > 0.99

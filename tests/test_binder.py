@@ -22,8 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def generated() -> str:
     """The output of `repo2docker --no-build --debug` on this repository: its log and the generated Dockerfile."""
     repo2docker = Path(sys.executable).parent / "repo2docker"
-    done = subprocess.run([str(repo2docker), "--no-build", "--debug", str(ROOT)], capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [str(repo2docker), "--no-build", "--debug", str(ROOT)], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout + done.stderr
 
@@ -39,12 +40,22 @@ def test_binder_builds_python_3_11_and_runs_our_postbuild(generated: str) -> Non
 
 
 def test_binder_installs_exactly_the_lock() -> None:
-    commands = [line for line in (ROOT / "binder" / "postBuild").read_text().splitlines()
-                if line.strip() and not line.startswith(("#", "set "))]
-    assert commands == ["python -m pip install --no-cache-dir --no-deps -r requirements.txt",
-                        "python -m pip install --no-cache-dir --no-deps --editable ."]
-    check = subprocess.run([sys.executable, str(ROOT / "tools" / "export_requirements.py"), "--check"], cwd=ROOT,
-                           capture_output=True, text=True, timeout=120)
+    commands = [
+        line
+        for line in (ROOT / "binder" / "postBuild").read_text().splitlines()
+        if line.strip() and not line.startswith(("#", "set "))
+    ]
+    assert commands == [
+        "python -m pip install --no-cache-dir --no-deps -r requirements.txt",
+        "python -m pip install --no-cache-dir --no-deps --editable .",
+    ]
+    check = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "export_requirements.py"), "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert check.returncode == 0, "requirements.txt is uv.lock's closure: " + check.stdout + check.stderr
 
 

@@ -21,8 +21,15 @@ import pytest
 from tests.apps import ROOT, jupyter_lab_command, running, wait_for_http
 
 NOTEBOOK = "01_federated_averaging_quickstart.ipynb"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 RUN_TIMEOUT_S = 600
 
 
@@ -47,9 +54,13 @@ def test_run_all_cells_of_notebook_01_in_jupyterlab(tmp_path: Path) -> None:
     (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
     (settings.parent / "apputils-extension").mkdir()
     (settings.parent / "apputils-extension" / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false"}))
-    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "lab-workspaces")}
+        json.dumps({"fetchNews": "false"})
+    )
+    env = {
+        **os.environ,
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "lab-workspaces"),
+    }
     port, token = portpicker.pick_unused_port(), secrets.token_hex(16)
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "lab.log"
@@ -72,12 +83,16 @@ def test_run_all_cells_of_notebook_01_in_jupyterlab(tmp_path: Path) -> None:
                 _menu(page, "Run", "Run All Cells")
                 _wait_until_all_cells_ran(page, log)
                 # Run All from a fresh kernel numbers the code cells 1, 2, 3, ... in order; a stop leaves gaps.
-                assert [t.strip() for t in prompts.all_inner_texts()] == [f"[{i}]:" for i in range(1, prompts.count() + 1)]
+                assert [t.strip() for t in prompts.all_inner_texts()] == [
+                    f"[{i}]:" for i in range(1, prompts.count() + 1)
+                ]
                 text = page.locator(".jp-Notebook").inner_text()
                 assert page.locator(".jp-RenderedMarkdown h1", has_text="Federated averaging quickstart").count() == 1
                 images = page.locator(".jp-OutputArea-output img")
                 assert images.count() >= 2, "the digit grid and the training curves are plotted"
-                match = re.search(r"test accuracy after 50 rounds over 100 test clients \(1000 examples\): (0\.\d+)", text)
+                match = re.search(
+                    r"test accuracy after 50 rounds over 100 test clients \(1000 examples\): (0\.\d+)", text
+                )
                 assert match and float(match[1]) >= 0.8, "the final accuracy line is on the page"
                 assert "Traceback" not in text and "Error" not in _error_outputs(page)
                 page.locator(".jp-OutputArea-output img").nth(1).scroll_into_view_if_needed()
@@ -123,5 +138,7 @@ def _wait_until_all_cells_ran(page, log: Path) -> None:
 
 
 def _error_outputs(page) -> str:
-    return "\n".join(page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']").all_inner_texts()
-                     + [t for t in page.locator(".jp-OutputArea-output").all_inner_texts() if "Traceback" in t])
+    return "\n".join(
+        page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']").all_inner_texts()
+        + [t for t in page.locator(".jp-OutputArea-output").all_inner_texts() if "Traceback" in t]
+    )

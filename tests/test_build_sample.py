@@ -43,7 +43,9 @@ def test_build_is_deterministic_and_tff_readable(tmp_path: Path) -> None:
     first = builder.build(tarball, tmp_path / "a" / "emnist_all.sqlite.lzma", num_clients=8)
     second = builder.build(tarball, tmp_path / "b" / "emnist_all.sqlite.lzma", num_clients=8)
     assert first == second
-    (tmp_path / "a" / "emnist_all.sqlite").write_bytes(lzma.decompress((tmp_path / "a" / "emnist_all.sqlite.lzma").read_bytes()))
+    (tmp_path / "a" / "emnist_all.sqlite").write_bytes(
+        lzma.decompress((tmp_path / "a" / "emnist_all.sqlite.lzma").read_bytes())
+    )
     train, test = tff.simulation.datasets.emnist.load_data(only_digits=True, cache_dir=str(tmp_path / "a"))
     assert len(train.client_ids) == 8 and train.client_ids == test.client_ids
     n = sum(1 for c in train.client_ids for _ in train.create_tf_dataset_for_client(c))

@@ -49,13 +49,27 @@ ARGS = ["--clients-per-round", "2", "--no-progress"]
 
 
 def _train(tmp_path: Path, rounds: int, mode: str = "none", crash_at: int = 0) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-c", DRIVER, mode, str(crash_at), "--rounds", str(rounds), "--checkpoint-dir",
-               str(tmp_path / "run"), "--metrics-dir", str(tmp_path / "metrics"), *ARGS]
+    command = [
+        sys.executable,
+        "-c",
+        DRIVER,
+        mode,
+        str(crash_at),
+        "--rounds",
+        str(rounds),
+        "--checkpoint-dir",
+        str(tmp_path / "run"),
+        "--metrics-dir",
+        str(tmp_path / "metrics"),
+        *ARGS,
+    ]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
-@pytest.mark.parametrize("mode,resumes_after", [
-    ("empty folder", 2), ("no saved_model.pb", 2), ("truncated variables", 2), ("complete", 3), ("enospc", 2)])
+@pytest.mark.parametrize(
+    "mode,resumes_after",
+    [("empty folder", 2), ("no saved_model.pb", 2), ("truncated variables", 2), ("complete", 3), ("enospc", 2)],
+)
 def test_a_crash_while_saving_loses_no_finished_round(tmp_path: Path, mode: str, resumes_after: int) -> None:
     crashed = _train(tmp_path, 4, mode, crash_at=3)
     if mode == "enospc":
@@ -88,12 +102,24 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def test_a_checkpoint_that_fails_to_load_for_another_reason_stops_with_its_cause_and_moves_nothing(tmp_path: Path) -> None:
+def test_a_checkpoint_that_fails_to_load_for_another_reason_stops_with_its_cause_and_moves_nothing(
+    tmp_path: Path,
+) -> None:
     """Only a half-written newest checkpoint is set aside; a complete one that does not load stops the program."""
     assert _train(tmp_path, 2).returncode == 0
     before = sorted(p.name for p in (tmp_path / "run").iterdir())
-    command = [sys.executable, "-c", FAILING_LOAD, "--rounds", "4", "--checkpoint-dir", str(tmp_path / "run"),
-               "--metrics-dir", str(tmp_path / "metrics"), *ARGS]
+    command = [
+        sys.executable,
+        "-c",
+        FAILING_LOAD,
+        "--rounds",
+        "4",
+        "--checkpoint-dir",
+        str(tmp_path / "run"),
+        "--metrics-dir",
+        str(tmp_path / "metrics"),
+        *ARGS,
+    ]
     failed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert failed.returncode == 2, failed.stderr[-2000:]
     last = failed.stderr.strip().splitlines()[-1]

@@ -1,4 +1,4 @@
-"""helpers.client_cache: each client's examples are parsed once, the same batches come back, and the folder is bounded."""
+"""helpers.client_cache: each client's examples are parsed once, the same batches come back, the folder is bounded."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 import tensorflow as tf
 import tensorflow_federated as tff
 
-from helpers import data, models, runs as training
+from helpers import data, models
+from helpers import runs as training
 from helpers.algorithms import build_fedavg
 from helpers.client_cache import ClientCache
 from helpers.runtime import client_cache, private_test_context, use_private_runtime
@@ -35,7 +36,11 @@ def test_trim_drops_unfinished_entries_then_the_oldest_until_it_fits(tmp_path: P
     (folder / "c-locked.lockfile").write_bytes(b"")
     cache.trim()
     assert sorted(path.name for path in folder.iterdir()) == [
-        "c-middle.data-00000-of-00001", "c-middle.index", "c-new.data-00000-of-00001", "c-new.index"]
+        "c-middle.data-00000-of-00001",
+        "c-middle.index",
+        "c-new.data-00000-of-00001",
+        "c-new.index",
+    ]
     assert cache.size_bytes() == 200
     cache.remove()
     assert not cache.root.exists()
@@ -56,8 +61,9 @@ def test_ids_become_file_names_inside_the_folder(tmp_path: Path) -> None:
 
     def dataset_fn(client_id: tf.Tensor) -> tf.data.Dataset:
         value = tf.cast(tf.strings.length(client_id), tf.float32)
-        return tf.data.Dataset.range(3).map(lambda i: collections.OrderedDict(
-            label=tf.cast(i, tf.int32), pixels=tf.fill([28, 28], value)))
+        return tf.data.Dataset.range(3).map(
+            lambda i: collections.OrderedDict(label=tf.cast(i, tf.int32), pixels=tf.fill([28, 28], value))
+        )
 
     ids = ["../escape", "a/b", ""]
     client_data = tff.simulation.datasets.ClientData.from_clients_and_tf_fn(ids, dataset_fn)
@@ -76,7 +82,10 @@ def test_ids_become_file_names_inside_the_folder(tmp_path: Path) -> None:
 
 def test_train_reads_each_client_once_and_gets_the_same_weights_from_the_cache() -> None:
     worker = use_private_runtime()
-    assert worker is not None, "the private runtime is not available here; these tests need it (CONTRIBUTING.md: Where namespaces are not allowed)"
+    assert worker is not None, (
+        "the private runtime is not available here; these tests need it "
+        "(CONTRIBUTING.md: Where namespaces are not allowed)"
+    )
     cache = client_cache()
     assert cache is worker.client_cache
     sample = data.load_emnist(source="sample").train  # a new object, so a new, empty folder
@@ -97,7 +106,10 @@ def test_train_reads_each_client_once_and_gets_the_same_weights_from_the_cache()
 
 
 def test_no_cache_where_the_worker_may_not_share_this_machines_files() -> None:
-    assert use_private_runtime() is not None, "the private runtime is not available here; these tests need it (CONTRIBUTING.md: Where namespaces are not allowed)"
+    assert use_private_runtime() is not None, (
+        "the private runtime is not available here; these tests need it "
+        "(CONTRIBUTING.md: Where namespaces are not allowed)"
+    )
     assert client_cache() is not None
     with tff.framework.get_context_stack().install(private_test_context()):
         assert client_cache() is None
@@ -115,9 +127,15 @@ def test_the_cache_goes_with_its_worker() -> None:
 
 
 def test_the_worker_returns_large_freed_buffers_to_the_system() -> None:
-    """tf.data's file cache frees megabyte buffers from many threads; glibc would otherwise keep them (CONTRIBUTING.md, Benchmarks)."""
+    """tf.data's file cache frees megabyte buffers from many threads; glibc would otherwise keep them.
+
+    (CONTRIBUTING.md, Benchmarks.)
+    """
     worker = use_private_runtime()
-    assert worker is not None, "the private runtime is not available here; these tests need it (CONTRIBUTING.md: Where namespaces are not allowed)"
+    assert worker is not None, (
+        "the private runtime is not available here; these tests need it "
+        "(CONTRIBUTING.md: Where namespaces are not allowed)"
+    )
     binaries = [pid for pid in worker.pids() if Path(f"/proc/{pid}/exe").resolve().name == "worker_binary"]
     assert binaries, worker.pids()
     environ = Path(f"/proc/{binaries[0]}/environ").read_bytes().split(b"\0")

@@ -35,19 +35,58 @@ NOTEBOOK = ROOT / "notebooks" / "01_federated_averaging_quickstart.ipynb"
 
 # Colab's kernel side, from its published `pip freeze` snapshots (2025.07 is Python 3.11.13; the 2026.08 default
 # runtime is Python 3.13). jedi is not in either snapshot; IPython 7.34 runs without it.
-_COMMON = ["ipykernel==6.17.1", "ipython==7.34.0", "pyzmq==26.2.1", "traitlets==5.7.1", "nest-asyncio==1.6.0",
-           "debugpy==1.8.15", "psutil==5.9.5", "python-dateutil==2.9.0.post0", "entrypoints==0.4", "decorator==4.4.2",
-           "pickleshare==0.7.5", "backcall==0.2.0", "pexpect==4.9.0", "ptyprocess==0.7.0", "six==1.17.0",
-           "setuptools==75.2.0", "ipython-genutils==0.2.0"]
+_COMMON = [
+    "ipykernel==6.17.1",
+    "ipython==7.34.0",
+    "pyzmq==26.2.1",
+    "traitlets==5.7.1",
+    "nest-asyncio==1.6.0",
+    "debugpy==1.8.15",
+    "psutil==5.9.5",
+    "python-dateutil==2.9.0.post0",
+    "entrypoints==0.4",
+    "decorator==4.4.2",
+    "pickleshare==0.7.5",
+    "backcall==0.2.0",
+    "pexpect==4.9.0",
+    "ptyprocess==0.7.0",
+    "six==1.17.0",
+    "setuptools==75.2.0",
+    "ipython-genutils==0.2.0",
+]
 COLAB_RUNTIMES = {
-    "2026.08-py3.13": ("3.13", _COMMON + [
-        "jupyter_client==7.4.9", "jupyter_core==5.9.1", "tornado==6.5.7", "matplotlib-inline==0.2.2",
-        "packaging==26.3", "prompt_toolkit==3.0.53", "wcwidth==0.8.2", "Pygments==2.21.0", "platformdirs==4.11.3",
-        "parso==0.8.7"]),
-    "2025.07-py3.11": ("3.11", _COMMON + [
-        "jupyter-client==6.1.12", "jupyter_core==5.8.1", "tornado==6.4.2", "matplotlib-inline==0.1.7",
-        "packaging==25.0", "prompt_toolkit==3.0.51", "wcwidth==0.2.13", "Pygments==2.19.2", "platformdirs==4.3.8",
-        "parso==0.8.4"]),
+    "2026.08-py3.13": (
+        "3.13",
+        _COMMON
+        + [
+            "jupyter_client==7.4.9",
+            "jupyter_core==5.9.1",
+            "tornado==6.5.7",
+            "matplotlib-inline==0.2.2",
+            "packaging==26.3",
+            "prompt_toolkit==3.0.53",
+            "wcwidth==0.8.2",
+            "Pygments==2.21.0",
+            "platformdirs==4.11.3",
+            "parso==0.8.7",
+        ],
+    ),
+    "2025.07-py3.11": (
+        "3.11",
+        _COMMON
+        + [
+            "jupyter-client==6.1.12",
+            "jupyter_core==5.8.1",
+            "tornado==6.4.2",
+            "matplotlib-inline==0.1.7",
+            "packaging==25.0",
+            "prompt_toolkit==3.0.51",
+            "wcwidth==0.2.13",
+            "Pygments==2.19.2",
+            "platformdirs==4.3.8",
+            "parso==0.8.4",
+        ],
+    ),
 }
 FAKE_GIT = """#!{python}
 # Stand-in for `git clone URL DEST` on Colab: copies the checkout under test instead of fetching it.
@@ -65,8 +104,11 @@ def find_python(version: str) -> str | None:
         path = found.stdout.strip()
         if found.returncode == 0 and path and ".pyenv/shims" not in path and _version_of(path) == version:
             return path
-    pyenv_root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip() \
-        if shutil.which("pyenv") else os.path.expanduser("~/.pyenv")
+    pyenv_root = (
+        subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
+        if shutil.which("pyenv")
+        else os.path.expanduser("~/.pyenv")
+    )
     for candidate in sorted(glob.glob(f"{pyenv_root}/versions/{version}.*/bin/python{version}"), reverse=True):
         if _version_of(candidate) == version:
             return candidate
@@ -74,14 +116,16 @@ def find_python(version: str) -> str | None:
 
 
 def _version_of(python: str) -> str:
-    done = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True, text=True
+    )
     return done.stdout.strip()
 
 
 def _freeze(python: Path) -> list[str]:
-    return subprocess.run([str(python), "-m", "pip", "freeze", "--all"], capture_output=True, text=True,
-                          check=True).stdout.splitlines()
+    return subprocess.run(
+        [str(python), "-m", "pip", "freeze", "--all"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
 
 
 def build_colab_side(runtime: str, where: Path) -> tuple[Path, Path]:
@@ -93,20 +137,39 @@ def build_colab_side(runtime: str, where: Path) -> tuple[Path, Path]:
     venv = where / "colab-venv"
     subprocess.run([base, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", *packages],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--no-deps", *packages], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr[-3000:]
-    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               capture_output=True, text=True, check=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     (site / "google" / "colab").mkdir(parents=True)
     (site / "google" / "colab" / "__init__.py").write_text('"""Stand-in for Colab\'s google.colab package."""\n')
     specs = where / "kernels"
     (specs / "colab").mkdir(parents=True)
-    (specs / "colab" / "kernel.json").write_text(json.dumps({
-        # Colab's kernel has google.colab imported before the first cell runs.
-        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                 "--IPKernelApp.exec_lines=import google.colab"],
-        "display_name": f"Colab {runtime} stand-in", "language": "python"}))
+    (specs / "colab" / "kernel.json").write_text(
+        json.dumps(
+            {
+                # Colab's kernel has google.colab imported before the first cell runs.
+                "argv": [
+                    str(python),
+                    "-m",
+                    "ipykernel_launcher",
+                    "-f",
+                    "{connection_file}",
+                    "--IPKernelApp.exec_lines=import google.colab",
+                ],
+                "display_name": f"Colab {runtime} stand-in",
+                "language": "python",
+            }
+        )
+    )
     return python, specs
 
 
@@ -117,7 +180,9 @@ class Kernel:
         from jupyter_client import KernelManager
         from jupyter_client.kernelspec import KernelSpecManager
 
-        self.manager = KernelManager(kernel_name="colab", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)]))
+        self.manager = KernelManager(
+            kernel_name="colab", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)])
+        )
         self.manager.start_kernel(cwd=str(cwd), env=env)
         self.client = self.manager.client()
         self.client.start_channels()
@@ -139,8 +204,11 @@ def _text(messages: list[dict]) -> str:
 
 
 def _pngs(messages: list[dict]) -> int:
-    return sum("image/png" in m["content"].get("data", {}) for m in messages
-               if m["msg_type"] in ("display_data", "execute_result"))
+    return sum(
+        "image/png" in m["content"].get("data", {})
+        for m in messages
+        if m["msg_type"] in ("display_data", "execute_result")
+    )
 
 
 @pytest.mark.parametrize("runtime", list(COLAB_RUNTIMES))
@@ -171,8 +239,10 @@ def test_notebook_01_runs_on_colab_through_its_setup_cell(runtime: str, tmp_path
         texts, pngs = [], 0
         for index, cell in enumerate(cells):
             reply, messages = kernel.run(cell.source)
-            assert reply["status"] == "ok", f"cell {index}: {reply.get('ename')}: {reply.get('evalue')}\n" + \
-                "\n".join(m["content"].get("text", "") for m in messages)[-3000:]
+            assert reply["status"] == "ok", (
+                f"cell {index}: {reply.get('ename')}: {reply.get('evalue')}\n"
+                + "\n".join(m["content"].get("text", "") for m in messages)[-3000:]
+            )
             texts.append(_text(messages))
             pngs += _pngs(messages)
             if index == 0:
@@ -211,4 +281,7 @@ def test_notebook_01_runs_on_colab_through_its_setup_cell(runtime: str, tmp_path
     finally:
         kernel.stop()
     assert _freeze(python) == frozen_before, "no Colab-side package may change"
-    print(f"Colab {runtime}: kernel start and setup cell {setup_seconds:.0f} s, with all of notebook 01 {total_seconds:.0f} s")
+    print(
+        f"Colab {runtime}: kernel start and setup cell {setup_seconds:.0f} s, "
+        f"with all of notebook 01 {total_seconds:.0f} s"
+    )

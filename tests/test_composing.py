@@ -69,8 +69,9 @@ def test_the_fixed_steps_client_work_takes_exactly_its_steps_like_numpy_sgd() ->
     weights_type = initial_weights.type_signature.result
     dataset_type = tff.SequenceType(tff.types.tensorflow_to_type(dataset.element_spec))
     start = tff.learning.models.ModelWeights(
-        trainable=[(0.01 * rng.normal(size=(784, 10))).astype(np.float32), np.zeros(10, np.float32)], non_trainable=[])
-    batches = [(x[i:i + 2], y[i:i + 2]) for i in (0, 2, 4)]
+        trainable=[(0.01 * rng.normal(size=(784, 10))).astype(np.float32), np.zeros(10, np.float32)], non_trainable=[]
+    )
+    batches = [(x[i : i + 2], y[i : i + 2]) for i in (0, 2, 4)]
     for steps in (1, 5):  # 5 steps cycle past the 3 batches
         work = build(linear_model, weights_type, dataset_type, 0.5, steps)
         output = work.next(work.initialize(), [start, start], [dataset, dataset])
@@ -92,7 +93,7 @@ def test_the_trimmed_mean_matches_numpy_on_every_coordinate(trim: int) -> None:
     result = process.next(process.initialize(), clients).result
     for leaf, got in enumerate(result):
         stacked = np.stack([client[leaf] for client in clients])
-        expected = np.sort(stacked, axis=0)[trim:len(clients) - trim].mean(axis=0)
+        expected = np.sort(stacked, axis=0)[trim : len(clients) - trim].mean(axis=0)
         np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
     assert abs(result[0][1, 2]) < 10
 

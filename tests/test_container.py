@@ -48,7 +48,9 @@ def podman_or_skip() -> None:
 
 def podman(*args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "CONTAINERS_CONF": os.environ.get("CONTAINERS_CONF", str(ROOT / ".ci" / "containers.conf"))}
-    return subprocess.run([*PODMAN, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=check)
+    return subprocess.run(
+        [*PODMAN, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=check
+    )
 
 
 def test_the_readmes_container_commands_serve_jupyterlab_on_loopback_only() -> None:
@@ -77,14 +79,25 @@ def test_the_readmes_container_commands_serve_jupyterlab_on_loopback_only() -> N
             urllib.request.urlopen("http://127.0.0.1:8888/api/status", timeout=10)
         assert refused.value.code == 403, "the token is on"
         listeners = subprocess.run(["ss", "-ltnH", "sport = :8888"], capture_output=True, text=True).stdout
-        assert listeners.strip() and all(line.split()[3].startswith("127.0.0.1:") for line in listeners.splitlines()), listeners
+        assert listeners.strip() and all(line.split()[3].startswith("127.0.0.1:") for line in listeners.splitlines()), (
+            listeners
+        )
         assert podman("exec", name, "id", "-u").stdout.strip() != "0", "JupyterLab does not run as root"
-        smoke = podman("exec", name, "uv", "run", "--locked", "python", "-c",
-                       "import warnings; warnings.simplefilter('always');"
-                       "from helpers.logs import quiet_library_noise; quiet_library_noise();"
-                       "import tensorflow_federated as tff; from helpers.runtime import use_private_runtime;"
-                       "print('isolated:', use_private_runtime() is not None);"
-                       "print(tff.federated_computation(lambda: 'Hello')())", timeout=300)
+        smoke = podman(
+            "exec",
+            name,
+            "uv",
+            "run",
+            "--locked",
+            "python",
+            "-c",
+            "import warnings; warnings.simplefilter('always');"
+            "from helpers.logs import quiet_library_noise; quiet_library_noise();"
+            "import tensorflow_federated as tff; from helpers.runtime import use_private_runtime;"
+            "print('isolated:', use_private_runtime() is not None);"
+            "print(tff.federated_computation(lambda: 'Hello')())",
+            timeout=300,
+        )
         assert "b'Hello'" in smoke.stdout, smoke.stdout + smoke.stderr
         if "isolated: False" in smoke.stdout:  # user namespaces blocked in this container: the warning must say so
             assert "other containers on the same container network" in smoke.stderr, smoke.stderr
@@ -93,7 +106,9 @@ def test_the_readmes_container_commands_serve_jupyterlab_on_loopback_only() -> N
         # What the README then says to do: open notebook 01 in that JupyterLab and run all its cells.
         outputs = lab_runs_notebook("http://127.0.0.1:8888", token, "notebooks/01_federated_averaging_quickstart.ipynb")
         printed = "".join(outputs)
-        assert "TensorFlow 2.14.1, TensorFlow Federated 0.87.0" in printed and "test accuracy after 50 rounds" in printed, printed[-3000:]
+        assert (
+            "TensorFlow 2.14.1, TensorFlow Federated 0.87.0" in printed and "test accuracy after 50 rounds" in printed
+        ), printed[-3000:]
     finally:
         podman("rm", "-f", name, check=False)
 
@@ -112,7 +127,10 @@ def test_the_dev_container_follows_the_spec_and_uses_the_same_image() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert f"useradd --create-home --uid 1000 {config['remoteUser']}" in dockerfile
     # Memory from what ran: the largest peak of any notebook on the full-size stand-ins, plus JupyterLab's share.
-    peaks = [run["peak_gib"] for name in ("standin.json", "standin_strong.json")
-             for run in json.loads((ROOT / "benchmarks" / name).read_text()).values()]
+    peaks = [
+        run["peak_gib"]
+        for name in ("standin.json", "standin_strong.json")
+        for run in json.loads((ROOT / "benchmarks" / name).read_text()).values()
+    ]
     memory_gb = int(config["hostRequirements"]["memory"].removesuffix("gb"))
     assert memory_gb * 1e9 / 2**30 >= max(peaks) + 0.5, (memory_gb, max(peaks))

@@ -72,10 +72,14 @@ def test_preprocess_rejects_malformed_client_data() -> None:
     no_pixels = tf.data.Dataset.from_tensor_slices({"image": tf.zeros([2, 28, 28]), "label": tf.zeros([2], tf.int32)})
     with pytest.raises(ValueError, match="'pixels' and 'label'"):
         data.preprocess(no_pixels)
-    wrong_shape = tf.data.Dataset.from_tensor_slices({"pixels": tf.zeros([2, 32, 32]), "label": tf.zeros([2], tf.int32)})
+    wrong_shape = tf.data.Dataset.from_tensor_slices(
+        {"pixels": tf.zeros([2, 32, 32]), "label": tf.zeros([2], tf.int32)}
+    )
     with pytest.raises(ValueError, match="28x28"):
         data.preprocess(wrong_shape)
-    wrong_dtype = tf.data.Dataset.from_tensor_slices({"pixels": tf.zeros([2, 28, 28], tf.uint8), "label": tf.zeros([2], tf.int32)})
+    wrong_dtype = tf.data.Dataset.from_tensor_slices(
+        {"pixels": tf.zeros([2, 28, 28], tf.uint8), "label": tf.zeros([2], tf.int32)}
+    )
     with pytest.raises(ValueError, match="Expected float 'pixels'.*got uint8.*1.0 - image / 255"):
         data.preprocess(wrong_dtype)
 
@@ -113,7 +117,9 @@ def test_auto_falls_back_to_sample_when_offline(no_network, tmp_path: Path, caps
     assert "100 clients, 9,000 train and 1,000 test examples" in out
 
 
-def test_auto_uses_cached_real_emnist_without_network(no_network, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_auto_uses_cached_real_emnist_without_network(
+    no_network, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     # A previously downloaded emnist_all.sqlite in cache_dir is used as is (here: a copy of the sample's).
     (tmp_path / data.SQLITE_NAME).write_bytes((data.sample_cache_dir() / data.SQLITE_NAME).read_bytes())
     loaded = data.load_emnist(source="auto", cache_dir=str(tmp_path))

@@ -43,7 +43,9 @@ def test_kubernetes_service_and_statefulset_agree() -> None:
     assert service["spec"]["selector"].items() <= labels.items()
     (container,) = statefulset["spec"]["template"]["spec"]["containers"]
     env = {e["name"]: e["value"] for e in container["env"]}
-    assert int(env["WORKER_PORT"]) == container["ports"][0]["containerPort"] == service["spec"]["ports"][0]["targetPort"]
+    assert (
+        int(env["WORKER_PORT"]) == container["ports"][0]["containerPort"] == service["spec"]["ports"][0]["targetPort"]
+    )
 
 
 def test_dockerfile_takes_the_locked_worker_and_starts_it() -> None:
@@ -77,8 +79,11 @@ def notebook_13_driver(addresses: list[str]) -> str:
     setup = next(c for c in code if "use_private_runtime()" in c)
     rounds = next(c for c in code if "def run(context=None)" in c)
     check = next(c for c in code if c.startswith("reference = results"))
-    workers = (f"from helpers.workers import multi_worker_context, remote_context\naddresses = {addresses!r}\n"
-               "for address in addresses:\n    __import__('helpers.workers').workers.wait_until_ready(address, timeout=60)")
+    workers = (
+        "from helpers.contexts import multi_worker_context, remote_context, wait_until_ready\n"
+        f"addresses = {addresses!r}\n"
+        "for address in addresses:\n    wait_until_ready(address, timeout=60)"
+    )
     return "\n\n".join([setup, workers, rounds, check])
 
 
@@ -92,8 +97,18 @@ def test_the_worker_image_runs_notebook_13s_rounds_in_two_containers(tmp_path: P
     build = compose["services"]["worker-1"]["build"]
     image = compose["services"]["worker-1"]["image"]
     context = (DEPLOY / build["context"]).resolve()  # Compose resolves the Dockerfile against the context
-    result = podman("build", "--platform", "linux/amd64", "-f", str(context / build["dockerfile"]), "-t", image,
-                    str(context), timeout=1200, check=False)
+    result = podman(
+        "build",
+        "--platform",
+        "linux/amd64",
+        "-f",
+        str(context / build["dockerfile"]),
+        "-t",
+        image,
+        str(context),
+        timeout=1200,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     data_dir = tmp_path / "cache"  # the driver's XDG_CACHE_HOME: the sample is unpacked in data_dir/fl-tutorials
     (data_dir / "fl-tutorials").mkdir(parents=True)
@@ -111,14 +126,22 @@ def test_the_worker_image_runs_notebook_13s_rounds_in_two_containers(tmp_path: P
             address, host_port, _ = mapping.split(":")
             addresses.append(f"{address}:{host_port}")
         listeners = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout.splitlines()
-        published = [line.split()[3] for line in listeners if line.split()[3].rsplit(":", 1)[1] in
-                     {a.rsplit(":", 1)[1] for a in addresses}]
+        published = [
+            line.split()[3]
+            for line in listeners
+            if line.split()[3].rsplit(":", 1)[1] in {a.rsplit(":", 1)[1] for a in addresses}
+        ]
         assert sorted(published) == sorted(addresses), ("published on loopback only", published)
         script = tmp_path / "driver.py"
         script.write_text(notebook_13_driver(addresses))
-        done = subprocess.run([sys.executable, str(script)], cwd=ROOT / "notebooks", capture_output=True, text=True,
-                              timeout=900, env={**os.environ, "FL_DATA": os.environ.get("FL_DATA", "sample"),
-                                                  "XDG_CACHE_HOME": str(data_dir)})
+        done = subprocess.run(
+            [sys.executable, str(script)],
+            cwd=ROOT / "notebooks",
+            capture_output=True,
+            text=True,
+            timeout=900,
+            env={**os.environ, "FL_DATA": os.environ.get("FL_DATA", "sample"), "XDG_CACHE_HOME": str(data_dir)},
+        )
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         assert "two workers" in done.stdout and "max |loss difference|, two workers vs default:" in done.stdout
         for name in names:  # the rounds ran in the containers (still up, as user 10001), not in workers of the driver's

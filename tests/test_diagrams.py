@@ -32,7 +32,7 @@ def test_show_displays_a_png_with_the_alt_text_as_its_text_fallback(monkeypatch:
     monkeypatch.setattr("IPython.display.display", lambda data, raw: shown.append((data, raw)))
     diagram = diagrams.aggregator_stack()
     diagrams.show(diagram)
-    (data, raw), = shown
+    ((data, raw),) = shown
     assert raw and data["text/plain"] == diagram.alt
     assert data["image/png"].startswith(b"\x89PNG")
     assert not matplotlib.pyplot.fignum_exists(diagram.figure.number), "the figure is closed, not shown twice"

@@ -6,8 +6,8 @@ import os
 import platform
 import shutil
 import subprocess
-import tempfile
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -54,7 +54,9 @@ def setup_cell(notebook: Path) -> str:
 def run_cell(source: str, monkeypatch: pytest.MonkeyPatch, colab: bool = True, checked_out: bool = False):
     """Execute the setup cell with faked Colab detection, git and provision(); return what it did."""
     calls: list = []
-    folder = Path(tempfile.mkdtemp(prefix="colab-content-"))  # Colab's /content, with the (faked) clone's pyproject.toml
+    folder = Path(
+        tempfile.mkdtemp(prefix="colab-content-")
+    )  # Colab's /content, with the (faked) clone's pyproject.toml
     (folder / "fl-tutorials").mkdir()
     shutil.copy(ROOT / "pyproject.toml", folder / "fl-tutorials" / "pyproject.toml")
     monkeypatch.chdir(folder)
@@ -106,7 +108,7 @@ def test_generated_navigation_is_current() -> None:
 def test_the_navigation_check_writes_nothing(tmp_path: Path) -> None:
     """`make_nav.py --check` compares in memory: every file keeps its bytes and its modification time, stale or not."""
     copy = tmp_path / "repo"
-    for name in ("notebooks", "tools"):
+    for name in ("notebooks", "tools", "benchmarks"):  # the table reads benchmarks/sample.json
         shutil.copytree(ROOT / name, copy / name)
     shutil.copy(ROOT / "README.md", copy / "README.md")
     shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
@@ -121,14 +123,19 @@ def test_the_navigation_check_writes_nothing(tmp_path: Path) -> None:
 
 def test_the_results_page_is_current() -> None:
     """docs/RESULTS.md is generated from the notebooks and benchmarks/*.json; a stale page fails here."""
-    result = subprocess.run([sys.executable, "tools/make_results.py", "--check"], capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "tools/make_results.py", "--check"], capture_output=True, text=True, cwd=ROOT
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_colab_setup_cell_refuses_a_folder_of_another_release_before_importing_from_it(tmp_path: Path) -> None:
     """The setup cell clones its own release tag, and an existing fl-tutorials/ must be that release."""
-    cell = next(c for c in nbformat.read(ROOT / "notebooks" / "01_federated_averaging_quickstart.ipynb", as_version=4).cells
-                if "colab-setup" in c.metadata.get("tags", []))
+    cell = next(
+        c
+        for c in nbformat.read(ROOT / "notebooks" / "01_federated_averaging_quickstart.ipynb", as_version=4).cells
+        if "colab-setup" in c.metadata.get("tags", [])
+    )
     import tomllib
 
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
@@ -145,7 +152,7 @@ def test_the_colab_setup_cell_refuses_a_folder_of_another_release_before_importi
 
 
 def test_a_stand_in_run_records_the_code_it_ran_and_results_mark_a_later_edit(tmp_path: Path) -> None:
-    """tools/run_standin.py hashes a notebook's code cells (not its prose), so docs/RESULTS.md can say "earlier code"."""
+    """tools/run_standin.py hashes a notebook's code cells, not its prose, so docs/RESULTS.md can say "earlier code"."""
     import importlib.util
 
     import nbformat

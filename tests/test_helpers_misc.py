@@ -54,7 +54,11 @@ def test_progress_yields_every_item_and_its_saved_widget_text_shows_the_end() ->
 
     assert list(progress(range(4), desc="rounds")) == [0, 1, 2, 3]
     nb = nbformat.v4.new_notebook()
-    nb.cells.append(nbformat.v4.new_code_cell("from helpers.plots import progress\nfor _ in progress(range(7), desc='rounds'):\n    pass"))
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "from helpers.plots import progress\nfor _ in progress(range(7), desc='rounds'):\n    pass"
+        )
+    )
     NotebookClient(nb, kernel_name="python3", timeout=120).execute()
     texts = [o["data"]["text/plain"] for o in nb.cells[0].outputs if o["output_type"] == "display_data"]
     assert len(texts) == 1 and "7/7" in texts[0], texts

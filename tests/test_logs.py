@@ -59,8 +59,9 @@ def _outputs(path: Path) -> list[tuple[int, str]]:
     found = []
     for i, cell in enumerate(json.loads(path.read_text())["cells"]):
         for output in cell.get("outputs", []):
-            text = "".join(output.get("text", "")) + "".join("".join(v) for k, v in output.get("data", {}).items()
-                                                              if k.startswith("text/"))
+            text = "".join(output.get("text", "")) + "".join(
+                "".join(v) for k, v in output.get("data", {}).items() if k.startswith("text/")
+            )
             found.append((i, text))
     return found
 

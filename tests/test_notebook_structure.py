@@ -16,7 +16,10 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-
 SKIP_TAGS = ("nbval-ignore-output", "raises-exception", "nbval-skip")
 
 
-_cells, _source = number_check.cells, number_check.source  # one reader of notebooks for the structure and numbers checks
+_cells, _source = (
+    number_check.cells,
+    number_check.source,
+)  # one reader of notebooks for the structure and numbers checks
 
 
 def test_there_are_notebooks() -> None:
@@ -28,14 +31,17 @@ def test_header_badge_and_setup_come_first(path: Path) -> None:
     cells = _cells(path)
     lines = [line for line in _source(cells[0]).splitlines() if line.strip()]
     assert lines[0].startswith("# ") and len(lines) > 1, "cell 1: an H1 title, then a one-line purpose"
-    assert lines[0].startswith(f"# {path.name[:2]} · "), "the title starts with the notebook's number, as its file name does"
+    assert lines[0].startswith(f"# {path.name[:2]} · "), (
+        "the title starts with the notebook's number, as its file name does"
+    )
     assert "nav-badge" in cells[1]["metadata"].get("tags", []) and "colab.research.google.com" in _source(cells[1])
     setup = next(i for i, c in enumerate(cells) if "colab-setup" in c["metadata"].get("tags", []))
     assert 'if "google.colab" in sys.modules:' in _source(cells[setup]), "install only on Colab"
     smoke = _source(cells[setup + 2])
     assert "tff.__version__" in smoke and "tff.federated_computation" in smoke, "version checks and a TFF smoke call"
-    assert smoke.index("use_private_runtime()") < smoke.index("tff.federated_computation"), \
+    assert smoke.index("use_private_runtime()") < smoke.index("tff.federated_computation"), (
         "the setup section installs the private runtime before TFF runs anything (SECURITY.md)"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
@@ -47,8 +53,13 @@ def test_markdown_before_every_code_cell(path: Path) -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
 def test_ends_with_summary_exercises_and_solutions(path: Path) -> None:
-    headings = [line.strip() for c in _cells(path) if c["cell_type"] == "markdown"
-                for line in _source(c).splitlines() if line.startswith("## ")]
+    headings = [
+        line.strip()
+        for c in _cells(path)
+        if c["cell_type"] == "markdown"
+        for line in _source(c).splitlines()
+        if line.startswith("## ")
+    ]
     tail = [h for h in headings if h in ("## Summary", "## Exercises", "## Solutions")]
     assert tail == ["## Summary", "## Exercises", "## Solutions"], headings
     assert headings[-3:] == tail, "Summary, Exercises and Solutions are the last sections"
@@ -56,13 +67,17 @@ def test_ends_with_summary_exercises_and_solutions(path: Path) -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
 def test_every_skip_tag_says_why_in_metadata_not_in_the_learners_code(path: Path) -> None:
-    """A test-harness tag carries its reason in the cell's metadata ("nbval_reason"); the code a learner reads has none."""
+    """A test-harness tag keeps its reason in the cell's metadata ("nbval_reason"), not in the code a learner reads."""
     for i, cell in enumerate(_cells(path)):
         tags = [t for t in cell["metadata"].get("tags", []) if t in SKIP_TAGS]
         if tags:
-            assert cell["metadata"].get("nbval_reason", "").strip(), f"cell {i} is tagged {tags} without an nbval_reason"
+            assert cell["metadata"].get("nbval_reason", "").strip(), (
+                f"cell {i} is tagged {tags} without an nbval_reason"
+            )
         if cell["cell_type"] == "code":
-            assert not re.search(r"(?im)^#.*\b(nbval|tagged)\b", _source(cell)), f"cell {i}: test-harness comment in code"
+            assert not re.search(r"(?im)^#.*\b(nbval|tagged)\b", _source(cell)), (
+                f"cell {i}: test-harness comment in code"
+            )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
@@ -91,31 +106,51 @@ def test_numbers_in_the_text_come_from_outputs_code_or_a_citation(path: Path) ->
     unsupported = number_check.unsupported_in_notebook(path)
     assert not unsupported, (
         f"numbers in the text that no output, code or citation supports (cell, number): {unsupported}. Quote what a "
-        "cell printed, or cite the source in the cell's metadata: \"cited\": {\"<number>\": \"<source>\"}")
+        'cell printed, or cite the source in the cell\'s metadata: "cited": {"<number>": "<source>"}'
+    )
 
 
 @pytest.mark.parametrize("page", [p for p in number_check.DOCS if p.exists()], ids=lambda p: p.name)
 def test_numbers_in_the_readme_and_docs_come_from_outputs_or_committed_json(page: Path) -> None:
     """README and docs numbers are generated from notebook outputs or benchmarks/*.json, or cited as published."""
     unsupported = number_check.unsupported_in_doc(page)
-    assert not unsupported, f"{page.name}: numbers that no notebook output or committed JSON holds (line, number): {unsupported}"
+    assert not unsupported, (
+        f"{page.name}: numbers that no notebook output or committed JSON holds (line, number): {unsupported}"
+    )
 
 
 def test_the_number_check_catches_a_planted_mismatch(tmp_path: Path) -> None:
     """A sentence that quotes a number the cell never printed fails, in every form the check covers."""
     printed = "accuracy 0.852 after 10 rounds, 45,855 examples, 2 s; 6 of 10 copies; ratio 3.5x; 80.5%"
-    planted = {"0.853": "accuracy reached 0.853", "2.1": "a gain of 2.1 points", "7": "7 of 10 digits",
-               "4600": "a file of 4,600 MB", "26": "45,855 examples in 26 s", "81.5": "81.5% of them",
-               "4": "4× smaller", "0.794": "from 0.794 to 0.852"}
+    planted = {
+        "0.853": "accuracy reached 0.853",
+        "2.1": "a gain of 2.1 points",
+        "7": "7 of 10 digits",
+        "4600": "a file of 4,600 MB",
+        "26": "45,855 examples in 26 s",
+        "81.5": "81.5% of them",
+        "4": "4× smaller",
+        "0.794": "from 0.794 to 0.852",
+    }
     for number, sentence in planted.items():
-        nb = {"cells": [{"cell_type": "code", "metadata": {}, "source": ["print(x)"],
-                         "outputs": [{"output_type": "stream", "name": "stdout", "text": [printed]}]},
-                        {"cell_type": "markdown", "metadata": {}, "source": [f"We measured: {sentence}."]}]}
+        nb = {
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "metadata": {},
+                    "source": ["print(x)"],
+                    "outputs": [{"output_type": "stream", "name": "stdout", "text": [printed]}],
+                },
+                {"cell_type": "markdown", "metadata": {}, "source": [f"We measured: {sentence}."]},
+            ]
+        }
         path = tmp_path / "00_planted.ipynb"
         path.write_text(json.dumps(nb))
         assert (1, number) in number_check.unsupported_in_notebook(path, notebooks=[path], root=tmp_path), sentence
     # and what the cell did print passes
-    nb["cells"][1]["source"] = ["Accuracy 0.852 after 10 rounds (45,855 examples, 2 s), 6 of 10 copies, 3.5× smaller, 80.5%."]
+    nb["cells"][1]["source"] = [
+        "Accuracy 0.852 after 10 rounds (45,855 examples, 2 s), 6 of 10 copies, 3.5× smaller, 80.5%."
+    ]
     path.write_text(json.dumps(nb))
     assert number_check.unsupported_in_notebook(path, notebooks=[path], root=tmp_path) == []
     page = tmp_path / "README.md"
@@ -141,7 +176,9 @@ def test_one_sitting_per_notebook_and_no_wall_of_text(path: Path) -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
 def test_predict_then_run_checks(path: Path) -> None:
     """Two or three "predict, then run" questions, each with its answer collapsed in a <details> block."""
-    questions = [c for c in _cells(path) if c["cell_type"] == "markdown" and _source(c).startswith("**Predict, then run.**")]
+    questions = [
+        c for c in _cells(path) if c["cell_type"] == "markdown" and _source(c).startswith("**Predict, then run.**")
+    ]
     assert 2 <= len(questions) <= 3, f"{len(questions)} predict-then-run questions"
     for cell in questions:
         text = _source(cell)

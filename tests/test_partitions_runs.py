@@ -14,7 +14,8 @@ import pytest
 import tensorflow as tf
 import tensorflow_federated as tff
 
-from helpers import data, models, partitions, plots, runs as training
+from helpers import data, models, partitions, plots
+from helpers import runs as training
 from helpers.algorithms import build_fedavg
 
 
@@ -56,8 +57,11 @@ def test_pool_and_wrap_round_trip(sample: data.FederatedData, tmp_path: Path, mo
     import sqlite3
 
     for path in files:  # TFF's reader selects a client's rows by client_id: an index must serve that query
-        plan = sqlite3.connect(path).execute(
-            "EXPLAIN QUERY PLAN SELECT serialized_example_proto FROM examples WHERE client_id = 't003'").fetchall()
+        plan = (
+            sqlite3.connect(path)
+            .execute("EXPLAIN QUERY PLAN SELECT serialized_example_proto FROM examples WHERE client_id = 't003'")
+            .fetchall()
+        )
         assert "USING INDEX" in str(plan), plan
     partitions.to_client_data(pixels, labels, parts, prefix="t")  # the same partition: the same file, not rewritten
     assert sorted((data._cache_root() / "partitions").glob("*.sqlite")) == files
@@ -101,7 +105,9 @@ def test_training_driver_history_and_resume(sample: data.FederatedData) -> None:
     )
     test_data = data.make_federated_data(sample.test, sample.test.client_ids[:20], num_epochs=1)
     kwargs = dict(settings=training.RoundSettings(clients_per_round=3, seed=5, num_epochs=1), progress=False)
-    state, history = training.train(process, sample.train, num_rounds=4, evaluation=training.Evaluation(model_fn, test_data, every=2), **kwargs)
+    state, history = training.train(
+        process, sample.train, num_rounds=4, evaluation=training.Evaluation(model_fn, test_data, every=2), **kwargs
+    )
     assert history["round"] == [1, 2, 3, 4]
     assert all(b > a for a, b in zip(history["examples"], history["examples"][1:])), "examples accumulate"
     assert math.isnan(history["test_accuracy"][0]) and not math.isnan(history["test_accuracy"][1])
@@ -112,7 +118,9 @@ def test_training_driver_history_and_resume(sample: data.FederatedData) -> None:
     half, _ = training.train(process, sample.train, num_rounds=2, **kwargs)
     resumed, later = training.train(process, sample.train, num_rounds=2, state=half, start_round=3, **kwargs)
     assert later["round"] == [3, 4]
-    for a, b in zip(process.get_model_weights(state).trainable, process.get_model_weights(resumed).trainable, strict=True):
+    for a, b in zip(
+        process.get_model_weights(state).trainable, process.get_model_weights(resumed).trainable, strict=True
+    ):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
@@ -126,7 +134,9 @@ def test_train_builds_in_tff_the_very_datasets_the_driver_would(sample: data.Fed
     for round_num in (1, 2, 3):
         cohort = data.sample_clients(sample.train.client_ids, 4, round_num, seed=3)
         state = process.next(state, data.make_federated_data(sample.train, cohort, num_epochs=2, seed=3)).state
-    for a, b in zip(process.get_model_weights(state).trainable, process.get_model_weights(by_id).trainable, strict=True):
+    for a, b in zip(
+        process.get_model_weights(state).trainable, process.get_model_weights(by_id).trainable, strict=True
+    ):
         np.testing.assert_array_equal(a, b)
 
 
@@ -135,8 +145,10 @@ def test_build_fedavg_loop_gives_tffs_default_weights_for_the_cnn(sample: data.F
     datasets = data.make_federated_data(sample.train, sample.train.client_ids[:3], num_epochs=1)
     model_fn = models.make_model_fn(models.cnn_model, datasets[0].element_spec)
     default = tff.learning.algorithms.build_weighted_fed_avg(
-        model_fn, client_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate=0.1),
-        server_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate=1.0))
+        model_fn,
+        client_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate=0.1),
+        server_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate=1.0),
+    )
     ours = build_fedavg(model_fn, client_lr=0.1)
     a = default.get_model_weights(default.next(default.initialize(), datasets).state).trainable
     b = ours.get_model_weights(ours.next(ours.initialize(), datasets).state).trainable
@@ -168,7 +180,10 @@ def test_training_driver_rejects_bad_arguments(sample: data.FederatedData) -> No
 
 
 def test_plot_runs_skips_unmeasured_rounds() -> None:
-    runs = {"a": {"round": [1, 2, 3], "test_accuracy": [math.nan, 0.5, 0.7]}, "b": {"round": [1, 2], "test_accuracy": [0.1, 0.2]}}
+    runs = {
+        "a": {"round": [1, 2, 3], "test_accuracy": [math.nan, 0.5, 0.7]},
+        "b": {"round": [1, 2], "test_accuracy": [0.1, 0.2]},
+    }
     ax = plots.plot_runs(runs)
     assert [line.get_label() for line in ax.lines] == ["a", "b"]
     assert list(ax.lines[0].get_xdata()) == [2, 3] and list(ax.lines[0].get_ydata()) == [0.5, 0.7]
@@ -177,8 +192,16 @@ def test_plot_runs_skips_unmeasured_rounds() -> None:
 def test_evaluate_per_client_matches_pooled_evaluation(sample: data.FederatedData) -> None:
     spec = data.make_federated_data(sample.train, ["w000"])[0].element_spec
     model_fn = models.make_model_fn(models.linear_model, spec)
-    process = tff.learning.algorithms.build_weighted_fed_avg(model_fn, client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.05))
-    state, _ = training.train(process, sample.train, num_rounds=2, settings=training.RoundSettings(clients_per_round=5, seed=1), progress=False)
+    process = tff.learning.algorithms.build_weighted_fed_avg(
+        model_fn, client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.05)
+    )
+    state, _ = training.train(
+        process,
+        sample.train,
+        num_rounds=2,
+        settings=training.RoundSettings(clients_per_round=5, seed=1),
+        progress=False,
+    )
     weights = process.get_model_weights(state)
     datasets = data.make_federated_data(sample.test, sample.test.client_ids[:6], num_epochs=1)
     per_client = training.evaluate_per_client(model_fn, weights, datasets)
@@ -200,25 +223,40 @@ def test_pool_batches_keeps_every_example_and_matches_federated_evaluation(sampl
     datasets = data.make_federated_data(sample.test, sample.test.client_ids[:8], num_epochs=1, batch_size=7)
     pooled = data.pool_batches(datasets)
     assert list(pooled) == ["x", "y"] and pooled["x"].shape == (len(pooled["y"]), 784)
-    assert len(pooled["y"]) == sum(len(list(sample.test.create_tf_dataset_for_client(c))) for c in sample.test.client_ids[:8])
+    assert len(pooled["y"]) == sum(
+        len(list(sample.test.create_tf_dataset_for_client(c))) for c in sample.test.client_ids[:8]
+    )
     spec = datasets[0].element_spec
     model_fn = models.make_model_fn(models.linear_model, spec)
-    process = tff.learning.algorithms.build_weighted_fed_avg(model_fn, client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.05))
-    state, _ = training.train(process, sample.train, num_rounds=1, settings=training.RoundSettings(clients_per_round=5, seed=2), progress=False)
+    process = tff.learning.algorithms.build_weighted_fed_avg(
+        model_fn, client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.05)
+    )
+    state, _ = training.train(
+        process,
+        sample.train,
+        num_rounds=1,
+        settings=training.RoundSettings(clients_per_round=5, seed=2),
+        progress=False,
+    )
     weights = process.get_model_weights(state)
     one = [tf.data.Dataset.from_tensor_slices(pooled).batch(20)]
     # Example-weighted accuracy does not depend on how the examples are grouped into clients.
     assert training.evaluate(model_fn, weights, one)["sparse_categorical_accuracy"] == pytest.approx(
-        training.evaluate(model_fn, weights, datasets)["sparse_categorical_accuracy"], abs=1e-6)
+        training.evaluate(model_fn, weights, datasets)["sparse_categorical_accuracy"], abs=1e-6
+    )
     with pytest.raises(ValueError, match="No batches to pool"):
         data.pool_batches([])
 
 
-def test_runs_keeps_histories_and_rejects_unknown_overrides(sample: data.FederatedData, capsys: pytest.CaptureFixture) -> None:
+def test_runs_keeps_histories_and_rejects_unknown_overrides(
+    sample: data.FederatedData, capsys: pytest.CaptureFixture
+) -> None:
     datasets = data.make_federated_data(sample.test, sample.test.client_ids[:5], num_epochs=1)
     model_fn = models.make_model_fn(models.linear_model, datasets[0].element_spec)
     runs = training.Runs(sample.train, datasets, model_fn, training.RoundSettings(clients_per_round=3, num_epochs=1))
-    process = tff.learning.algorithms.build_weighted_fed_avg(model_fn, client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.05))
+    process = tff.learning.algorithms.build_weighted_fed_avg(
+        model_fn, client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.05)
+    )
     history = runs.run("a", process, num_rounds=3, eval_every=2, clients_per_round=2)
     assert "a" in capsys.readouterr().out and runs.results["a"] is history
     assert runs.accuracy_at("a", 2) == history["test_accuracy"][1]
@@ -233,8 +271,9 @@ def test_a_model_whose_input_does_not_match_the_data_is_named() -> None:
 
     from helpers.models import cnn_model, linear_model, make_model_fn
 
-    images = tf.data.Dataset.from_tensor_slices(collections.OrderedDict(
-        x=np.zeros((4, 28, 28), np.float32), y=np.zeros((4, 1), np.int32))).batch(2)
+    images = tf.data.Dataset.from_tensor_slices(
+        collections.OrderedDict(x=np.zeros((4, 28, 28), np.float32), y=np.zeros((4, 1), np.int32))
+    ).batch(2)
     for build in (linear_model, cnn_model):
         with pytest.raises(ValueError, match=r"expects inputs of shape \(batch, 784\).*\(None, 28, 28\).*preprocess"):
             make_model_fn(build, images.element_spec)
@@ -249,12 +288,18 @@ def test_an_empty_client_contributes_nothing_and_breaks_nothing() -> None:
     from helpers.models import linear_model, make_model_fn
 
     def client(n: int) -> tf.data.Dataset:
-        return preprocess(tf.data.Dataset.from_tensor_slices(collections.OrderedDict(
-            label=np.zeros(n, np.int32), pixels=np.ones((n, 28, 28), np.float32))), num_epochs=1)
+        return preprocess(
+            tf.data.Dataset.from_tensor_slices(
+                collections.OrderedDict(label=np.zeros(n, np.int32), pixels=np.ones((n, 28, 28), np.float32))
+            ),
+            num_epochs=1,
+        )
 
     datasets = [client(5), client(0)]
     process = tff.learning.algorithms.build_weighted_fed_avg(
-        make_model_fn(linear_model, datasets[0].element_spec), client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.1))
+        make_model_fn(linear_model, datasets[0].element_spec),
+        client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.1),
+    )
     metrics = process.next(process.initialize(), datasets).metrics["client_work"]["train"]
     assert int(metrics["num_examples"]) == 5
 
@@ -275,20 +320,31 @@ def test_evaluate_central_matches_build_fed_eval_for_the_cnn(sample: data.Federa
 def test_poisson_sampling_draws_independent_cohorts_from_a_secret_generator(sample: data.FederatedData) -> None:
     ids = [f"c{i}" for i in range(1000)]
     sizes = [len(training.poisson_cohort(ids, 0.1, np.random.default_rng(i))) for i in range(200)]
-    assert 90 < np.mean(sizes) < 110 and np.std(sizes) > 3, "each client joins with probability 0.1, so cohort sizes vary"
+    assert 90 < np.mean(sizes) < 110 and np.std(sizes) > 3, (
+        "each client joins with probability 0.1, so cohort sizes vary"
+    )
     spec = data.make_federated_data(sample.train, ["w000"])[0].element_spec
     process = tff.learning.algorithms.build_weighted_fed_avg(
-        models.make_model_fn(models.linear_model, spec), client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.05))
+        models.make_model_fn(models.linear_model, spec), client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.05)
+    )
     settings = training.RoundSettings(clients_per_round=5, num_epochs=1, sampling="poisson")
-    runs = [training.train(process, sample.train, num_rounds=3, settings=settings, progress=False)[1]["examples"] for _ in range(2)]
+    runs = [
+        training.train(process, sample.train, num_rounds=3, settings=settings, progress=False)[1]["examples"]
+        for _ in range(2)
+    ]
     assert runs[0] != runs[1], "two runs draw different cohorts: the generator is not seeded"
 
 
 def test_runs_name_their_evaluation_data(sample: data.FederatedData, capsys: pytest.CaptureFixture) -> None:
     datasets = data.make_federated_data(sample.test, sample.test.client_ids[:5], num_epochs=1)
     model_fn = models.make_model_fn(models.linear_model, datasets[0].element_spec)
-    tuning = training.Runs(sample.train, datasets, model_fn, training.RoundSettings(clients_per_round=2, num_epochs=1),
-                           eval_name="validation")
+    tuning = training.Runs(
+        sample.train,
+        datasets,
+        model_fn,
+        training.RoundSettings(clients_per_round=2, num_epochs=1),
+        eval_name="validation",
+    )
     history = tuning.run("v", build_fedavg(model_fn, 0.05), num_rounds=2, eval_every=2)
     assert "test_accuracy" not in history and tuning.accuracy_at("v", 2) == history["validation_accuracy"][-1]
     assert "v" in capsys.readouterr().out.split("validation accuracy")[0]
@@ -315,14 +371,21 @@ def test_every_helper_figure_is_titled_labelled_and_has_readable_ticks() -> None
 
     rng = np.random.default_rng(0)
     rounds = list(range(1, 51))
-    history = {"round": rounds, "loss": list(np.linspace(2, 0.5, 50)), "accuracy": list(np.linspace(0.2, 0.9, 50)),
-               "examples": [4_500 * r for r in rounds], "test_accuracy": [0.8 if r % 5 == 0 else math.nan for r in rounds]}
+    history = {
+        "round": rounds,
+        "loss": list(np.linspace(2, 0.5, 50)),
+        "accuracy": list(np.linspace(0.2, 0.9, 50)),
+        "examples": [4_500 * r for r in rounds],
+        "test_accuracy": [0.8 if r % 5 == 0 else math.nan for r in rounds],
+    }
     counts = rng.integers(0, 60, size=(3383, 10))
-    axes = [plots.plot_runs({f"run {i}": history for i in range(6)}),
-            plots.plot_runs({"a": history}, x="examples"),
-            plots.plot_examples_per_client(counts, title="examples per client"),
-            plots.plot_label_heatmap(counts, title="label shares"),
-            plots.plot_client_accuracy(rng.random(3383), title="per-client accuracy")]
+    axes = [
+        plots.plot_runs({f"run {i}": history for i in range(6)}),
+        plots.plot_runs({"a": history}, x="examples"),
+        plots.plot_examples_per_client(counts, title="examples per client"),
+        plots.plot_label_heatmap(counts, title="label shares"),
+        plots.plot_client_accuracy(rng.random(3383), title="per-client accuracy"),
+    ]
     figures = [ax.figure for ax in axes] + [plots.plot_history(history)]
     for fig in figures:
         fig.canvas.draw()

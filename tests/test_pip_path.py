@@ -37,11 +37,25 @@ def test_the_readmes_pip_path(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     jupyter = clone / ".venv" / "bin" / "jupyter"
     port, token = portpicker.pick_unused_port(), secrets.token_hex(16)
-    command = [str(jupyter), "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-               "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={clone}"]
+    command = [
+        str(jupyter),
+        "lab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={clone}",
+    ]
     if subprocess.run(["id", "-u"], capture_output=True, text=True).stdout.strip() == "0":
         command.append("--allow-root")
-    output = lab_runs_code(command, port, token, tmp_path / "lab.log",
-                           "import sys, helpers, tensorflow_federated as tff\n"
-                           "print('tff', tff.__version__, 'prefix', sys.prefix, 'helpers', helpers.__file__)", cwd=clone)
+    output = lab_runs_code(
+        command,
+        port,
+        token,
+        tmp_path / "lab.log",
+        "import sys, helpers, tensorflow_federated as tff\n"
+        "print('tff', tff.__version__, 'prefix', sys.prefix, 'helpers', helpers.__file__)",
+        cwd=clone,
+    )
     assert f"tff 0.87.0 prefix {clone / '.venv'} helpers {clone / 'helpers' / '__init__.py'}" in output

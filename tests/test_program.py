@@ -26,11 +26,11 @@ def test_help_and_bad_round_counts(capsys: pytest.CaptureFixture) -> None:
 
 
 def test_checkpoint_of_another_config_is_refused(tmp_path: Path) -> None:
-    config = train.program_config(10, 0.1, 5, 20, 0)
+    config = train.ProgramConfig().record()
     train.check_config(tmp_path / "run", config)
     train.check_config(tmp_path / "run", config)  # same settings: fine
     with pytest.raises(train.CheckpointMismatchError, match="client_lr: saved 0.1, now 0.02"):
-        train.check_config(tmp_path / "run", train.program_config(10, 0.02, 5, 20, 0))
+        train.check_config(tmp_path / "run", train.ProgramConfig(client_lr=0.02).record())
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("not a checkpoint")
     with pytest.raises(train.CheckpointMismatchError, match="not written by this program"):
@@ -38,19 +38,24 @@ def test_checkpoint_of_another_config_is_refused(tmp_path: Path) -> None:
 
 
 def test_cli_reports_a_mismatched_checkpoint_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    (tmp_path / train.CONFIG_FILE).write_text(json.dumps(train.program_config(10, 0.5, 5, 20, 0)))
+    (tmp_path / train.CONFIG_FILE).write_text(json.dumps(train.ProgramConfig(client_lr=0.5).record()))
     assert train.main(["--rounds", "1", "--checkpoint-dir", str(tmp_path), "--no-progress"]) == 2
-    assert capsys.readouterr().err.startswith("error: ") 
+    assert capsys.readouterr().err.startswith("error: ")
 
 
 def test_resumed_run_equals_uninterrupted_run(tmp_path: Path) -> None:
-    kwargs = dict(clients_per_round=3, num_epochs=1, progress=False)
+    kwargs = dict(config=train.ProgramConfig(clients_per_round=3, num_epochs=1), progress=False)
     straight, first = train.run_program(4, str(tmp_path / "straight"), checkpoint_every=2, **kwargs)
     assert first == 1
     # "Crash" after round 2: a new program run on the same directory picks up at round 3.
     train.run_program(2, str(tmp_path / "resumed"), metrics_dir=str(tmp_path / "metrics"), **kwargs)
-    resumed, first = train.run_program(4, str(tmp_path / "resumed"), metrics_dir=str(tmp_path / "metrics"),
-                                       export_dir=str(tmp_path / "model"), **kwargs)
+    resumed, first = train.run_program(
+        4,
+        str(tmp_path / "resumed"),
+        metrics_dir=str(tmp_path / "metrics"),
+        export_dir=str(tmp_path / "model"),
+        **kwargs,
+    )
     assert first == 3
     for a, b in zip(straight.global_model_weights.trainable, resumed.global_model_weights.trainable):
         np.testing.assert_array_equal(a, b)
@@ -67,8 +72,20 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path: Path) -> None:
 
 
 def test_half_written_checkpoint_falls_back_to_the_previous_one(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    kwargs = dict(clients_per_round=3, num_epochs=1, progress=False)
+    kwargs = dict(config=train.ProgramConfig(clients_per_round=3, num_epochs=1), progress=False)
     train.run_program(2, str(tmp_path / "run"), **kwargs)
     (tmp_path / "run" / "program_state_3").mkdir()  # what a crash in the middle of saving round 3 leaves behind
     _, first = train.run_program(3, str(tmp_path / "run"), **kwargs)
     assert first == 3 and "checkpoint of round 3 is unreadable" in capsys.readouterr().err
+
+
+def test_the_command_line_is_built_from_the_config(capsys: pytest.CaptureFixture) -> None:
+    """Every ProgramConfig setting has its flag and default; a bad value is refused at the command line."""
+    args = train.parse_args(["--rounds", "1", "--checkpoint-dir", "x", "--num-epochs", "2", "--server-lr", "0.5"])
+    assert train.config_from_args(args) == train.ProgramConfig(num_epochs=2, server_lr=0.5)
+    assert train.config_from_args(train.parse_args(["--rounds", "1", "--checkpoint-dir", "x"])) == train.ProgramConfig()
+    with pytest.raises(SystemExit):
+        train.parse_args(["--rounds", "1", "--checkpoint-dir", "x", "--client-lr", "0"])
+    assert "expected a positive number, got 0" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        train.ProgramConfig(batch_size=0)

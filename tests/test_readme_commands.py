@@ -16,9 +16,17 @@ PAGES = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", ROOT / "SECURITY.md", *so
 RUN_BY = {
     "pip install uv": ".ci/run",
     "uv run pytest": ".ci/run",
-    "uv run jupyter lab --no-browser --port=8888": "tests/test_apps.py::test_the_readmes_local_runtime_command_for_colab_admits_colab",
+    'uv run pytest -m "not slow"': (
+        "tests/test_readme_commands.py::test_the_quick_loop_leaves_out_exactly_the_slow_tests"
+    ),
+    "uv run ruff format --check .": ".ci/run",
+    "uv run jupyter lab --no-browser --port=8888": (
+        "tests/test_apps.py::test_the_readmes_local_runtime_command_for_colab_admits_colab"
+    ),
     "uv run jupyter lab": "tests/test_apps.py::test_uv_run_jupyter_lab_serves_the_lab_and_runs_tff_in_a_kernel",
-    "uv run python -m helpers.program": "tests/test_apps.py::test_uv_run_tensorboard_serves_the_metrics_of_a_training_run",
+    "uv run python -m helpers.program": (
+        "tests/test_apps.py::test_uv_run_tensorboard_serves_the_metrics_of_a_training_run"
+    ),
     "uv run tensorboard": "tests/test_apps.py::test_uv_run_tensorboard_serves_the_metrics_of_a_training_run",
     "python3.11 -m venv .venv": "tests/test_pip_path.py::test_the_readmes_pip_path",
     "pip install --no-deps -r requirements.txt": "tests/test_pip_path.py::test_the_readmes_pip_path",
@@ -79,3 +87,29 @@ def test_the_bad_input_table_names_tests_that_exist() -> None:
         source = (ROOT / path).read_text()
         for name in filter(None, (function, also)):
             assert re.search(rf"^def {name}\(", source, re.M), f"{path}::{name} does not exist"
+
+
+def test_the_quick_loop_leaves_out_exactly_the_slow_tests() -> None:
+    """CONTRIBUTING's `uv run pytest -m "not slow"`: no app, container, environment or notebook, every other test."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")  # not tests/conftest.py
+    root_conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(root_conftest)
+    SLOW_FILES = root_conftest.SLOW_FILES
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-n", "0", "-m", "not slow"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    quick = [line.split("::")[0] for line in done.stdout.splitlines() if "::" in line]
+    assert len(quick) > 100 and re.search(r"\(\d+ deselected\)", done.stdout), done.stdout[-500:]
+    assert not {Path(path).name for path in quick} & SLOW_FILES
+    assert not [path for path in quick if path.endswith(".ipynb")], "no notebook in the quick loop"
+    assert "test_the_worker_image_runs_notebook_13s_rounds_in_two_containers" not in done.stdout

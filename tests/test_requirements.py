@@ -6,10 +6,10 @@ import re
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,7 +42,8 @@ def test_requirements_match_lock() -> None:
     locked = {
         (normalise(p["name"]), p["version"])
         for p in lock["package"]
-        if p.get("source", {}).get("editable") is None and p.get("source", {}).get("virtual") is None
+        if p.get("source", {}).get("editable") is None
+        and p.get("source", {}).get("virtual") is None
         and normalise(p["name"]) not in dev_only
     }
     pinned = set()
@@ -51,7 +52,9 @@ def test_requirements_match_lock() -> None:
         if match:
             pinned.add((normalise(match[1]), match[2]))
     fix = "regenerate: uv run python tools/export_requirements.py"
-    assert pinned == locked, f"requirements.txt drifted from uv.lock; {fix}\nonly pinned: {pinned - locked}\nonly locked: {locked - pinned}"
+    assert pinned == locked, (
+        f"requirements.txt drifted from uv.lock; {fix}\nonly pinned: {pinned - locked}\nonly locked: {locked - pinned}"
+    )
 
 
 def test_overrides_are_applied() -> None:
@@ -67,7 +70,9 @@ UV_STOPS = f"The current Python platform is not compatible with the lockfile's s
 def test_requirements_txt_is_what_the_export_tool_writes() -> None:
     """tools/export_requirements.py writes the file from uv.lock; a hand edit or a stale export fails here."""
     assert shutil.which("uv"), "uv is on PATH in CI (.ci/run installs it)"
-    result = subprocess.run([sys.executable, "tools/export_requirements.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "tools/export_requirements.py", "--check"], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -79,19 +84,27 @@ def test_pip_elsewhere_fails_at_once_instead_of_installing_nothing() -> None:
     assert re.search(r"^tensorflow-federated==0\.87\.0$", text, re.M), "unconditional: pip elsewhere stops on its wheel"
 
 
-@pytest.mark.parametrize("platform", ["aarch64-apple-darwin", "x86_64-apple-darwin", "x86_64-pc-windows-msvc",
-                                      "aarch64-unknown-linux-gnu"])
+@pytest.mark.parametrize(
+    "platform", ["aarch64-apple-darwin", "x86_64-apple-darwin", "x86_64-pc-windows-msvc", "aarch64-unknown-linux-gnu"]
+)
 def test_uv_on_another_platform_stops_with_one_line_that_the_readme_explains(platform: str, tmp_path: Path) -> None:
     """The Quickstart's `uv run` on macOS, Windows or Linux on arm64 stops before downloading, with one line."""
     uv = shutil.which("uv")
     assert uv, "uv is on PATH in CI (.ci/run installs it)"
     for name in ("pyproject.toml", "uv.lock"):
         shutil.copy(ROOT / name, tmp_path / name)
-    result = subprocess.run([uv, "sync", "--locked", "--dry-run", "--offline", "--python-platform", platform],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [uv, "sync", "--locked", "--dry-run", "--offline", "--python-platform", platform],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode != 0
     flat = " ".join(result.stderr.split())  # uv wraps long lines to the terminal's width
     assert flat.count("error:") == 1 and f"error: {UV_STOPS}" in flat, result.stderr
     assert "hint:" not in flat, "no hint to edit pyproject.toml, which cannot help"
     readme = (ROOT / "README.md").read_text()
-    assert UV_STOPS in readme.replace("\n", " "), "the README's Which-machine section quotes the line and says what to do"
+    assert UV_STOPS in readme.replace("\n", " "), (
+        "the README's Which-machine section quotes the line and says what to do"
+    )

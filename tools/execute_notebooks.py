@@ -25,7 +25,9 @@ def execute(path: Path, timeout: int = 900) -> float:
     """Execute one notebook in place from a fresh kernel and return its wall time in seconds."""
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     seconds = time.perf_counter() - start
     nbformat.write(nb, path)
     return seconds

@@ -22,9 +22,11 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "requirements.txt"
 PLATFORM = "platform_machine == 'x86_64' and sys_platform == 'linux'"
 COMMAND = ["uv", "export", "--locked", "--no-hashes", "--no-emit-project", "--no-dev", "--python", "3.11"]
-HEADER = ("# Linux on x86_64 only: TFF 0.87.0 publishes no other wheel (README.md, \"Which machine\").\n"
-          "# Install with: pip install --no-deps -r requirements.txt   (docs/USAGE.md, the pip path)\n"
-          "# Written by tools/export_requirements.py from uv.lock: do not edit.\n")
+HEADER = (
+    '# Linux on x86_64 only: TFF 0.87.0 publishes no other wheel (README.md, "Which machine").\n'
+    "# Install with: pip install --no-deps -r requirements.txt   (docs/USAGE.md, the pip path)\n"
+    "# Written by tools/export_requirements.py from uv.lock: do not edit.\n"
+)
 
 
 def without_platform_marker(line: str) -> str:

@@ -8,13 +8,12 @@ Nothing here is edited by hand: the badge and navigation cells, the setup cell a
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import re
 import sys
 from datetime import datetime
 from pathlib import Path
-
-import json
 
 import nbformat
 import tomllib  # the tools run on uv's Python 3.11
@@ -22,6 +21,7 @@ import tomllib  # the tools run on uv's Python 3.11
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import run_standin  # noqa: E402  (tools/ is not a package: its sample runs give the table's peak memory)
+
 NOTEBOOKS = ROOT / "notebooks"
 README = ROOT / "README.md"
 TABLE_START, TABLE_END = "<!-- notebook-table:start -->", "<!-- notebook-table:end -->"
@@ -35,7 +35,10 @@ TRACKS = {  # a notebook's metadata "course": {"track": ..., "builds_on": ["NN",
     "appendix": "appendix",
 }
 WORDS_PER_MINUTE = 200  # reading speed for the table's minutes to read
-MAX_NOTEBOOK_WORDS, MAX_CELL_WORDS = 2000, 250  # one sitting per notebook, no wall of text (tests/test_notebook_structure.py)
+MAX_NOTEBOOK_WORDS, MAX_CELL_WORDS = (
+    2000,
+    250,
+)  # one sitting per notebook, no wall of text (tests/test_notebook_structure.py)
 
 
 def repo_url() -> str:
@@ -69,7 +72,12 @@ def binder_badge(first: Path) -> str:
 
 def setup_source() -> str:
     """Return the setup cell's code, with the repository URL and the release filled in."""
-    return (ROOT / "tools" / "setup_cell.py").read_text().format(repo_url=repo_url() + ".git", release=release()).rstrip("\n")
+    return (
+        (ROOT / "tools" / "setup_cell.py")
+        .read_text()
+        .format(repo_url=repo_url() + ".git", release=release())
+        .rstrip("\n")
+    )
 
 
 def navigation(path: Path, paths: list[Path]) -> str:
@@ -122,7 +130,9 @@ def update_notebook(path: Path, paths: list[Path], write: bool = True) -> bool:
     src = setup_source()
     j = tagged(nb, SETUP_TAG)
     if j is None:
-        heading = next((k for k, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.startswith("## Setup")), None)
+        heading = next(
+            (k for k, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.startswith("## Setup")), None
+        )
         if heading is None:
             raise ValueError(f"{path.name}: add a '## Setup' markdown cell to explain the setup cell")
         nb.cells.insert(heading + 1, nbformat.v4.new_code_cell(src, metadata={"tags": [SETUP_TAG]}))
@@ -175,8 +185,10 @@ def peak_memory(path: Path) -> str:
 
 def notebook_table(paths: list[Path]) -> str:
     """Return the README table: one row per notebook with its purpose, track, minutes, memory and Colab badge."""
-    rows = ["| Notebook | What you learn | Track; builds on | Read, run (min) | Memory (GiB) | Colab |",
-            "| --- | --- | --- | --- | --- | --- |"]
+    rows = [
+        "| Notebook | What you learn | Track; builds on | Read, run (min) | Memory (GiB) | Colab |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for path in paths:
         nb = nbformat.read(path, as_version=4)
         title, purpose = title_and_purpose(nb)
@@ -185,7 +197,10 @@ def notebook_table(paths: list[Path]) -> str:
         seconds = run_seconds(nb)
         run = "?" if seconds is None else str(max(1, round(seconds / 60)))
         after = f"; after {', '.join(builds_on)}" if builds_on else ""
-        rows.append(f"| [{title}](notebooks/{path.name}) | {purpose} | {TRACKS[track]}{after} | {read}, {run} | {peak_memory(path)} | {badge(path)} |")
+        rows.append(
+            f"| [{title}](notebooks/{path.name}) | {purpose} | {TRACKS[track]}{after} | {read}, {run} "
+            f"| {peak_memory(path)} | {badge(path)} |"
+        )
     return "\n".join(rows)
 
 
@@ -193,8 +208,10 @@ def update_readme(paths: list[Path], write: bool = True) -> bool:
     """Rewrite the README's table and Binder badge between their markers; return True if they changed (or would)."""
     text = README.read_text()
     new = text
-    for (start, end), body in (((TABLE_START, TABLE_END), notebook_table(paths)),
-                               ((BINDER_START, BINDER_END), binder_badge(paths[0]))):
+    for (start, end), body in (
+        ((TABLE_START, TABLE_END), notebook_table(paths)),
+        ((BINDER_START, BINDER_END), binder_badge(paths[0])),
+    ):
         head, rest = new.split(start, 1)
         _, tail = rest.split(end, 1)
         new = f"{head}{start}{body}{end}{tail}" if start == BINDER_START else f"{head}{start}\n{body}\n{end}{tail}"

@@ -50,26 +50,43 @@ def _span(values: list[float]) -> str:
 def spread_section() -> list[str]:
     """Tables of the unseeded runs' spread over repeated executions."""
     spread = json.loads((ROOT / "benchmarks" / "spread.json").read_text())
-    lines = ["## Run-to-run spread of the unseeded runs", "",
-             f"The DP runs of notebook 07 and the compression runs of notebook 08 draw noise, cohorts and rounding from unseeded generators, on "
-             f"purpose. Over {spread['executions']} executions (`uv run python -m benchmarks.spread`, "
-             "`benchmarks/spread.json`), test accuracy after 10 rounds:", "",
-             "| Run | Test accuracy, lowest – highest |", "| --- | --- |"]
+    lines = [
+        "## Run-to-run spread of the unseeded runs",
+        "",
+        "The DP runs of notebook 07 and the compression runs of notebook 08 draw noise, cohorts and rounding "
+        "from unseeded generators, on "
+        f"purpose. Over {spread['executions']} executions (`uv run python -m benchmarks.spread`, "
+        "`benchmarks/spread.json`), test accuracy after 10 rounds:",
+        "",
+        "| Run | Test accuracy, lowest – highest |",
+        "| --- | --- |",
+    ]
     lines += [f"| DP-FedAvg, noise {z} | {_span(v)} |" for z, v in spread["dp"].items()]
     lines += [f"| FedAvg, {bits}-bit updates | {_span(v)} |" for bits, v in spread["quantized"].items()]
     attack = json.loads((ROOT / "benchmarks" / "attack_spread.json").read_text())
     runs = attack["runs"]
-    lines += ["", f"The unseeded DP runs of notebooks 09 and 10 over {attack['executions']} executions of each "
-              "(`uv run python -m benchmarks.attack_spread`, `benchmarks/attack_spread.json`)"
-              + ("" if attack.get("sampling_rate_fixed") else "; measured before the sampling rate was fixed in "
-                 "advance at 0.1, when it was 10/98") + ":", "",
-              "| Noise | Test accuracy | Attack AUC per digit | per writer | Canary guesses right (of 20) | "
-              "ε lower bound, audit |", "| --- | --- | --- | --- | --- | --- |"]
+    lines += [
+        "",
+        f"The unseeded DP runs of notebooks 09 and 10 over {attack['executions']} executions of each "
+        "(`uv run python -m benchmarks.attack_spread`, `benchmarks/attack_spread.json`)"
+        + (
+            ""
+            if attack.get("sampling_rate_fixed")
+            else "; measured before the sampling rate was fixed in advance at 0.1, when it was 10/98"
+        )
+        + ":",
+        "",
+        "| Noise | Test accuracy | Attack AUC per digit | per writer | Canary guesses right (of 20) | "
+        "ε lower bound, audit |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for z in runs["test_accuracy"]:
         correct = runs["canaries_correct"][z]
-        lines.append(f"| {z} | {_span(runs['test_accuracy'][z])} | {_span(runs['example_auc'][z])} | "
-                     f"{_span(runs['writer_auc'][z])} | {min(correct)} – {max(correct)} | "
-                     f"{_span(runs['epsilon_lower_bound'][z])} |")
+        lines.append(
+            f"| {z} | {_span(runs['test_accuracy'][z])} | {_span(runs['example_auc'][z])} | "
+            f"{_span(runs['writer_auc'][z])} | {min(correct)} – {max(correct)} | "
+            f"{_span(runs['epsilon_lower_bound'][z])} |"
+        )
     return lines + [""]
 
 
@@ -78,16 +95,22 @@ def standin_section() -> list[str]:
     results = {name: json.loads(path.read_text()) for name, path in STANDINS if path.exists()}
     names = [path.name for path in NOTEBOOKS]  # the notebooks as they are; a renamed one shows "not run" until it runs
     head = "| Notebook | " + " | ".join(f"{s} stand-in: result, time, peak RSS" for s in results) + " |"
-    lines = ["## The full-size stand-ins", "",
-             "Every notebook, top to bottom in a fresh kernel with `FL_DATA=emnist`, on two full-size EMNIST-format "
-             "stand-ins built by `tools/build_emnist_standin.py` (3,383 writers, 341,873 train and 40,832 test "
-             "digits; `--style mild` and `--style strong`, other writers' styles and label skew), measured with "
-             "`tools/run_standin.py` on 2 cores, most of them while other jobs shared the machine (so the times are upper "
-             "bounds). Peak RSS is the kernel plus its TFF worker; \"earlier code\" marks a run of a notebook whose code "
-             "has changed since (a new diagram or check), \"code not recorded\" a run from before the runs recorded "
-             "their code, and \"not run\" a notebook that is new or renamed. A stand-in is not "
-             "EMNIST: these runs say that a notebook works at this scale and that its asserts hold on other data, "
-             "never what real EMNIST gives.", "", head, "| --- |" + " --- |" * len(results)]
+    lines = [
+        "## The full-size stand-ins",
+        "",
+        "Every notebook, top to bottom in a fresh kernel with `FL_DATA=emnist`, on two full-size EMNIST-format "
+        "stand-ins built by `tools/build_emnist_standin.py` (3,383 writers, 341,873 train and 40,832 test "
+        "digits; `--style mild` and `--style strong`, other writers' styles and label skew), measured with "
+        "`tools/run_standin.py` on 2 cores, most of them while other jobs shared the machine (so the times are upper "
+        'bounds). Peak RSS is the kernel plus its TFF worker; "earlier code" marks a run of a notebook whose code '
+        'has changed since (a new diagram or check), "code not recorded" a run from before the runs recorded '
+        'their code, and "not run" a notebook that is new or renamed. A stand-in is not '
+        "EMNIST: these runs say that a notebook works at this scale and that its asserts hold on other data, "
+        "never what real EMNIST gives.",
+        "",
+        head,
+        "| --- |" + " --- |" * len(results),
+    ]
     for name in names:
         cells = []
         for r in results.values():
@@ -97,8 +120,13 @@ def standin_section() -> list[str]:
             else:
                 status = "passes" if run["passed"] else f"fails: `{run['error']}`"
                 sha = run.get("code_sha")
-                earlier = (" (code not recorded)" if sha is None
-                           else "" if sha == run_standin.code_sha(NOTEBOOK_DIR / name) else " (earlier code)")
+                earlier = (
+                    " (code not recorded)"
+                    if sha is None
+                    else ""
+                    if sha == run_standin.code_sha(NOTEBOOK_DIR / name)
+                    else " (earlier code)"
+                )
                 cells.append(f"{status}, {run['seconds']:.0f} s, {run['peak_gib']:.2f} GiB{earlier}")
         lines.append(f"| {name[:2]} | " + " | ".join(cells) + " |")
     return lines + [""]
@@ -106,12 +134,17 @@ def standin_section() -> list[str]:
 
 def page() -> str:
     """The whole of docs/RESULTS.md."""
-    lines = ["# Results", "",
-             "<!-- Generated by tools/make_results.py from the notebooks' outputs and benchmarks/*.json: do not edit. -->",
-             "", "What the notebooks print on the offline sample (100 pseudo-writers of real MNIST digits, "
-             "`data/README.md`), as committed, and what the repeated and full-size runs measured. Re-running a notebook "
-             "gives the same numbers, except for the unseeded DP and compression runs of notebooks 07 to 10, whose "
-             "spread is below. The speed and memory benchmarks are in [benchmarks/RESULTS.md](../benchmarks/RESULTS.md).", ""]
+    lines = [
+        "# Results",
+        "",
+        "<!-- Generated by tools/make_results.py from the notebooks' outputs and benchmarks/*.json: do not edit. -->",
+        "",
+        "What the notebooks print on the offline sample (100 pseudo-writers of real MNIST digits, "
+        "`data/README.md`), as committed, and what the repeated and full-size runs measured. Re-running a notebook "
+        "gives the same numbers, except for the unseeded DP and compression runs of notebooks 07 to 10, whose "
+        "spread is below. The speed and memory benchmarks are in [benchmarks/RESULTS.md](../benchmarks/RESULTS.md).",
+        "",
+    ]
     for path in NOTEBOOKS:
         lines += notebook_section(path)
     lines += spread_section() + standin_section()

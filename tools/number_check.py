@@ -30,18 +30,33 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 DOCS = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", ROOT / "SECURITY.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 _NUMBER = r"\d[\d,]*(?:\.\d+)?"
-_UNIT = (r"(?:\s?(?:s|ms|min|minutes?|seconds?|hours?|h|MB|MiB|GB|GiB|KB|KiB|kB|bytes|points?|percentage points)\b"
-         r"|\s?[×x](?![\w]))")
+_UNIT = (
+    r"(?:\s?(?:s|ms|min|minutes?|seconds?|hours?|h|MB|MiB|GB|GiB|KB|KiB|kB|bytes|points?|percentage points)\b"
+    r"|\s?[×x](?![\w]))"
+)
 CLAIM = re.compile(
     rf"(?<![\w.\-/#])(?P<a>{_NUMBER})(?P<pct>\s?%)?"  # a number, maybe a percentage
     rf"(?=(?P<unit>{_UNIT})?)"
-    rf"(?:(?P<of>\s+of\s+)(?P<b>{_NUMBER}))?")
-VERSION = re.compile(r"(?:\b(?:Python|glibc|Ubuntu|Debian|macOS|TFF|TF|TensorFlow|TensorBoard|Federated|Colab|ipykernel|IPython|jupyter_client|JupyterLab|jaxlib|jax|"
-                     r"numpy|setuptools|packaging|typing-extensions|tensorflow|pip|uv|runtime|runtimes|release|version|"
-                     r"v)\s?(?:[<>=~]=?\s?)?\d[\d.]*(?:\s?(?:,|and|or|…|to|-|–)\s?\d[\d.]*)*)"
-                     r"|\b\d+\.\d+\.\d+\b|\b20\d\d\.\d\d\b")
-SKIPPED = [re.compile(p, re.S) for p in (r"```.*?```", r"`[^`\n]*`", r"\$\$.*?\$\$", r"\$[^$\n]*\$", r"\]\([^)]*\)",
-                                          r"<!--.*?-->", r"https?://\S+")]
+    rf"(?:(?P<of>\s+of\s+)(?P<b>{_NUMBER}))?"
+)
+VERSION = re.compile(
+    r"(?:\b(?:Python|glibc|Ubuntu|Debian|macOS|TFF|TF|TensorFlow|TensorBoard|Federated|Colab|ipykernel|IPython|jupyter_client|JupyterLab|jaxlib|jax|"
+    r"numpy|setuptools|packaging|typing-extensions|tensorflow|pip|uv|runtime|runtimes|release|version|"
+    r"v)\s?(?:[<>=~]=?\s?)?\d[\d.]*(?:\s?(?:,|and|or|…|to|-|–)\s?\d[\d.]*)*)"
+    r"|\b\d+\.\d+\.\d+\b|\b20\d\d\.\d\d\b"
+)
+SKIPPED = [
+    re.compile(p, re.S)
+    for p in (
+        r"```.*?```",
+        r"`[^`\n]*`",
+        r"\$\$.*?\$\$",
+        r"\$[^$\n]*\$",
+        r"\]\([^)]*\)",
+        r"<!--.*?-->",
+        r"https?://\S+",
+    )
+]
 
 
 def prose(text: str) -> str:
@@ -85,6 +100,7 @@ def contains(text: str, number: str, percent: bool = False) -> bool:
 
 def json_numbers(path: Path) -> set[str]:
     """Every number in a JSON file, written with 0 to 4 decimals."""
+
     def walk(value) -> Iterator[float]:
         if isinstance(value, dict):
             for v in value.values():
@@ -94,6 +110,7 @@ def json_numbers(path: Path) -> set[str]:
                 yield from walk(v)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             yield value
+
     found = set()
     for value in walk(json.loads(path.read_text())):
         found |= {f"{value:.{d}f}" for d in range(5)}
@@ -124,7 +141,9 @@ def _percent_numbers(text: str) -> set[str]:
     return {m.group(1).replace(",", "") for m in re.finditer(rf"({_NUMBER})\s?%", prose(text))}
 
 
-def unsupported_in_notebook(path: Path, notebooks: Iterable[Path] = NOTEBOOKS, root: Path = ROOT) -> list[tuple[int, str]]:
+def unsupported_in_notebook(
+    path: Path, notebooks: Iterable[Path] = NOTEBOOKS, root: Path = ROOT
+) -> list[tuple[int, str]]:
     """(cell, number) for each number a markdown cell states that nothing supports."""
     nb = cells(path)
     printed = "\n".join(outputs(c) for c in nb)

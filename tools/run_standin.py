@@ -8,7 +8,8 @@
 
 Each notebook runs top to bottom in a fresh kernel with FL_DATA=emnist, as `pytest --nbval-lax` would, without
 saving its outputs. Memory is the resident set of the kernel and all of its descendants (TFF's worker among them),
-sampled every 0.2 s. Results go to benchmarks/standin.json (or `--results`), which `tools/make_results.py` puts into docs/RESULTS.md.
+sampled every 0.2 s. Results go to benchmarks/standin.json (or `--results`), which `tools/make_results.py` puts
+into docs/RESULTS.md.
 `--data` runs on a stand-in kept elsewhere (the `--style strong` one): the kernels then get a home folder of their own
 whose `.tff/emnist_all.sqlite` is that file, which is where the notebooks' `load_emnist` looks.
 `--sample` runs on the committed sample (FL_DATA=sample), as a learner does by default: its peaks are what a 2 GB
@@ -23,61 +24,25 @@ import json
 import os
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Optional
 
 import nbformat
-import psutil
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tools/ is not a package; benchmarks/ is, at the repository's root
+from benchmarks.memory import TreeRss  # noqa: E402  (the one process-tree sampler)
+
 RESULTS = ROOT / "benchmarks" / "standin.json"
 SAMPLE_RESULTS = ROOT / "benchmarks" / "sample.json"
-GIB = 1024 ** 3
-
-
-class TreeRss:
-    """Sample the summed RSS of a process and its descendants in a background thread; keep the peak per label."""
-
-    def __init__(self, pid: int, interval: float = 0.2) -> None:
-        self.root = psutil.Process(pid)
-        self.interval = interval
-        self.label = "start"
-        self.peaks: dict[str, int] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _sample(self) -> int:
-        total = 0
-        for proc in [self.root, *self.root.children(recursive=True)]:
-            try:
-                total += proc.memory_info().rss
-            except psutil.Error:
-                pass
-        return total
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                rss = self._sample()
-            except psutil.Error:
-                return
-            self.peaks[self.label] = max(self.peaks.get(self.label, 0), rss)
-            self._stop.wait(self.interval)
-
-    def stop(self) -> int:
-        """Stop sampling and return the overall peak in bytes."""
-        self._stop.set()
-        self._thread.join()
-        return max(self.peaks.values(), default=0)
+GIB = 1024**3
 
 
 def code_sha(path: Path) -> str:
-    """A short hash of a notebook's code cells: what a stand-in run ran, so that a later edit shows (docs/RESULTS.md)."""
+    """A short hash of a notebook's code cells: what a stand-in run ran, so that a later edit shows in the docs."""
     nb = nbformat.read(path, as_version=4)
     code = "\n\n".join(c.source for c in nb.cells if c.cell_type == "code")
     return hashlib.sha256(code.encode()).hexdigest()[:12]
@@ -87,8 +52,9 @@ def run(path: Path, timeout: int = 1200) -> dict:
     """Execute one notebook on the stand-in; return its status, wall time, peak RSS and per-cell peaks."""
     nb = nbformat.read(path, as_version=4)
     sha = code_sha(path)  # the code that runs, read before it runs
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     monitor: Optional[TreeRss] = None
 
     def on_start(cell, cell_index, **_):
@@ -108,10 +74,18 @@ def run(path: Path, timeout: int = 1200) -> dict:
         error = "the kernel died (killed, or out of memory)"
     seconds = time.perf_counter() - start
     peak = monitor.stop() if monitor else 0
-    cells = sorted(((int(k), v) for k, v in (monitor.peaks.items() if monitor else []) if k.isdigit()),
-                   key=lambda kv: -kv[1])
-    return {"notebook": path.name, "code_sha": sha, "passed": error is None, "error": error, "seconds": round(seconds, 1),
-            "peak_gib": round(peak / GIB, 2), "cell_peaks_gib": {str(i): round(v / GIB, 2) for i, v in cells[:5]}}
+    cells = sorted(
+        ((int(k), v) for k, v in (monitor.peaks.items() if monitor else []) if k.isdigit()), key=lambda kv: -kv[1]
+    )
+    return {
+        "notebook": path.name,
+        "code_sha": sha,
+        "passed": error is None,
+        "error": error,
+        "seconds": round(seconds, 1),
+        "peak_gib": round(peak / GIB, 2),
+        "cell_peaks_gib": {str(i): round(v / GIB, 2) for i, v in cells[:5]},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--cells", action="store_true", help="print the five cells with the highest peak RSS")
     parser.add_argument("--data", type=Path, help="the stand-in's SQLite file, if not ~/.tff/emnist_all.sqlite")
-    parser.add_argument("--sample", action="store_true", help=f"run on the committed sample (results: {SAMPLE_RESULTS.name})")
+    parser.add_argument(
+        "--sample", action="store_true", help=f"run on the committed sample (results: {SAMPLE_RESULTS.name})"
+    )
     parser.add_argument("--results", type=Path, help=f"where to keep the results (default {RESULTS.name})")
     args = parser.parse_args(argv)
     if args.sample and args.data is not None:
@@ -142,8 +118,11 @@ def main(argv: list[str] | None = None) -> int:
         result = run(path)
         results[path.name] = result
         results_file.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
-        print(f"{path.name}: {'pass' if result['passed'] else 'FAIL ' + str(result['error'])}, "
-              f"{result['seconds']:.0f} s, peak {result['peak_gib']:.2f} GiB", flush=True)
+        print(
+            f"{path.name}: {'pass' if result['passed'] else 'FAIL ' + str(result['error'])}, "
+            f"{result['seconds']:.0f} s, peak {result['peak_gib']:.2f} GiB",
+            flush=True,
+        )
         if args.cells:
             print("  cells by peak RSS (GiB):", result["cell_peaks_gib"], flush=True)
     return 0 if all(results[p.name]["passed"] for p in paths) else 1
