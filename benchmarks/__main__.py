@@ -458,23 +458,18 @@ def _peak_tree_rss(command: Sequence[str], env: dict[str, str]) -> tuple[int, fl
     return process.returncode, time.perf_counter() - start, peak
 
 
+def _program_command(num_rounds: int, checkpoint_dir: str, every: int) -> list[str]:
+    """`python -m helpers.program` for `num_rounds` rounds, saving every `every` rounds, without a progress bar."""
+    return [sys.executable, "-m", "helpers.program", "--rounds", str(num_rounds), "--checkpoint-dir", checkpoint_dir,
+            "--checkpoint-every", str(every), "--no-progress"]  # fmt: skip
+
+
 def bench_memory(num_rounds: int, runs: int) -> Memory:
     """Peak RSS (driver plus TFF's worker) of `python -m helpers.program` for `num_rounds` rounds, `runs` times."""
     peaks, walls = [], []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as checkpoints:
-            command = [
-                sys.executable,
-                "-m",
-                "helpers.program",
-                "--rounds",
-                str(num_rounds),
-                "--checkpoint-dir",
-                checkpoints,
-                "--checkpoint-every",
-                "10",
-                "--no-progress",
-            ]
+            command = _program_command(num_rounds, checkpoints, every=10)
             code, wall, peak = _peak_tree_rss(command, {**os.environ, "FL_DATA": "sample"})
         if code:
             raise RuntimeError(f"The training run failed with exit code {code}; see its error output above.")
@@ -503,18 +498,7 @@ def soak_curve(source: str, num_rounds: int, every: int) -> SoakCurve:
 
     clients = len(load_emnist(source=source).train.client_ids)
     with tempfile.TemporaryDirectory() as checkpoints:
-        command = [
-            sys.executable,
-            "-m",
-            "helpers.program",
-            "--rounds",
-            str(num_rounds),
-            "--checkpoint-dir",
-            checkpoints,
-            "--checkpoint-every",
-            str(every),
-            "--no-progress",
-        ]
+        command = _program_command(num_rounds, checkpoints, every)
         start = time.perf_counter()
         process = subprocess.Popen(
             command,

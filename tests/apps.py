@@ -30,18 +30,17 @@ def readme_command(*words: str) -> list[str]:
     return [str(Path(sys.executable).parent / words[0]), *words[1:]]
 
 
-def jupyter_lab_command(port: int, token: str, root_dir: Path = ROOT) -> list[str]:
-    """The README's `uv run jupyter lab`, on one loopback port with a known token and no browser."""
-    command = readme_command(
-        "jupyter",
-        "lab",
+def jupyter_lab_command(port: int, token: str, root_dir: Path = ROOT, jupyter: Optional[Path] = None) -> list[str]:
+    """The README's `uv run jupyter lab` (or `jupyter`'s `lab`), on one loopback port with a known token, no browser."""
+    start = [str(jupyter), "lab"] if jupyter is not None else readme_command("jupyter", "lab")
+    command = start + [
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root_dir}",
-    )
+    ]
     if os.geteuid() == 0:  # Jupyter Server refuses root without it; CI and these machines run as root
         command.append("--allow-root")
     return command

@@ -189,20 +189,20 @@ def test_plot_runs_skips_unmeasured_rounds() -> None:
     assert list(ax.lines[0].get_xdata()) == [2, 3] and list(ax.lines[0].get_ydata()) == [0.5, 0.7]
 
 
-def test_evaluate_per_client_matches_pooled_evaluation(sample: data.FederatedData) -> None:
+def linear_fedavg_weights(sample: data.FederatedData, num_rounds: int, seed: int) -> tuple:
+    """The seed's linear model after `num_rounds` FedAvg rounds of 5 clients on the sample: (model_fn, weights)."""
     spec = data.make_federated_data(sample.train, ["w000"])[0].element_spec
     model_fn = models.make_model_fn(models.linear_model, spec)
     process = tff.learning.algorithms.build_weighted_fed_avg(
         model_fn, client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.05)
     )
-    state, _ = training.train(
-        process,
-        sample.train,
-        num_rounds=2,
-        settings=training.RoundSettings(clients_per_round=5, seed=1),
-        progress=False,
-    )
-    weights = process.get_model_weights(state)
+    settings = training.RoundSettings(clients_per_round=5, seed=seed)
+    state, _ = training.train(process, sample.train, num_rounds=num_rounds, settings=settings, progress=False)
+    return model_fn, process.get_model_weights(state)
+
+
+def test_evaluate_per_client_matches_pooled_evaluation(sample: data.FederatedData) -> None:
+    model_fn, weights = linear_fedavg_weights(sample, num_rounds=2, seed=1)
     datasets = data.make_federated_data(sample.test, sample.test.client_ids[:6], num_epochs=1)
     per_client = training.evaluate_per_client(model_fn, weights, datasets)
     pooled = training.evaluate(model_fn, weights, datasets)
@@ -226,19 +226,7 @@ def test_pool_batches_keeps_every_example_and_matches_federated_evaluation(sampl
     assert len(pooled["y"]) == sum(
         len(list(sample.test.create_tf_dataset_for_client(c))) for c in sample.test.client_ids[:8]
     )
-    spec = datasets[0].element_spec
-    model_fn = models.make_model_fn(models.linear_model, spec)
-    process = tff.learning.algorithms.build_weighted_fed_avg(
-        model_fn, client_optimizer_fn=tff.learning.optimizers.build_sgdm(0.05)
-    )
-    state, _ = training.train(
-        process,
-        sample.train,
-        num_rounds=1,
-        settings=training.RoundSettings(clients_per_round=5, seed=2),
-        progress=False,
-    )
-    weights = process.get_model_weights(state)
+    model_fn, weights = linear_fedavg_weights(sample, num_rounds=1, seed=2)
     one = [tf.data.Dataset.from_tensor_slices(pooled).batch(20)]
     # Example-weighted accuracy does not depend on how the examples are grouped into clients.
     assert training.evaluate(model_fn, weights, one)["sparse_categorical_accuracy"] == pytest.approx(

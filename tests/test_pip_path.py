@@ -14,7 +14,7 @@ from pathlib import Path
 import portpicker
 import pytest
 
-from tests.apps import ROOT, lab_runs_code
+from tests.apps import ROOT, jupyter_lab_command, lab_runs_code
 
 
 def pip_path_commands() -> list[str]:
@@ -37,18 +37,7 @@ def test_the_readmes_pip_path(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     jupyter = clone / ".venv" / "bin" / "jupyter"
     port, token = portpicker.pick_unused_port(), secrets.token_hex(16)
-    command = [
-        str(jupyter),
-        "lab",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={clone}",
-    ]
-    if subprocess.run(["id", "-u"], capture_output=True, text=True).stdout.strip() == "0":
-        command.append("--allow-root")
+    command = jupyter_lab_command(port, token, root_dir=clone, jupyter=jupyter)
     output = lab_runs_code(
         command,
         port,
