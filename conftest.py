@@ -16,7 +16,6 @@ os.environ.setdefault("FL_DATA", "sample")
 # quick loop (CONTRIBUTING.md, "Tests"). A slow test elsewhere carries @pytest.mark.slow itself.
 SLOW_FILES = {
     "test_apps.py",
-    "test_benchmarks.py",
     "test_browser.py",
     "test_checkpoint_crashes.py",
     "test_colab.py",

@@ -117,18 +117,14 @@ def _round_data_in_memory(cohorts: Sequence[Sequence[str]], seed: int) -> list[l
 
 
 def _fedavg(element_spec: Any, client_lr: float, loop_implementation: Any = None) -> Any:
-    """TFF's weighted FedAvg for the seed's linear model, SGD on clients and server (server_lr 1.0)."""
+    """The notebooks' FedAvg (`build_fedavg`) on the seed's linear model, by default with TFF's default loop."""
     import tensorflow_federated as tff
 
+    from helpers.algorithms import build_fedavg
     from helpers.models import linear_model, make_model_fn
 
-    sgd = tff.learning.optimizers.build_sgdm
-    return tff.learning.algorithms.build_weighted_fed_avg(
-        make_model_fn(linear_model, element_spec),
-        client_optimizer_fn=sgd(learning_rate=client_lr),
-        server_optimizer_fn=sgd(learning_rate=1.0),
-        loop_implementation=loop_implementation or tff.learning.LoopImplementation.DATASET_REDUCE,
-    )
+    loop = loop_implementation or tff.learning.LoopImplementation.DATASET_REDUCE
+    return build_fedavg(make_model_fn(linear_model, element_spec), client_lr, loop_implementation=loop)
 
 
 def time_tff_rounds(

@@ -11,13 +11,13 @@ from helpers.client_cache import MAX_CACHE_BYTES
 ROOT = Path(__file__).resolve().parents[1]
 README_START, README_END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 GOALS = {
-    "tff_over_baseline": 1.5,
-    "baseline_over_floor": 4.0,
-    "round_s": 0.12,
+    "round_s": 0.10,
     "memory_gib": 3.0,
     "soak_growth": 0.10,
-    "suite_minutes": 5.0,
+    "suite_minutes": 10.0,
 }
+# Goals given up as out of reach on TFF 0.87 (issue #29): still measured and reported, so that the gap stays visible.
+RETIRED = {"tff_over_baseline": 1.5, "baseline_over_floor": 4.0}
 
 
 def render_markdown(results: Results) -> str:
@@ -87,18 +87,19 @@ def _md_round_cost(s: RoundCost) -> list[str]:
         "Goals:",
         "",
         f"- the fastest TFF round (*{best.name}*) is {best.timing.median_s / base:.1f}× the baseline: "
-        f"{_verdict(best.timing.median_s / base, GOALS['tff_over_baseline'])} the goal of "
-        f"≤ {GOALS['tff_over_baseline']}×;",
+        f"{_verdict(best.timing.median_s / base, RETIRED['tff_over_baseline'])} the retired goal of "
+        f"≤ {RETIRED['tff_over_baseline']}×;",
         f"- the baseline is {base / s.floor_s:.0f}× the floor: "
-        f"{_verdict(base / s.floor_s, GOALS['baseline_over_floor'])} "
-        f"the goal of ≤ {GOALS['baseline_over_floor']:.0f}×;",
+        f"{_verdict(base / s.floor_s, RETIRED['baseline_over_floor'])} "
+        f"the retired goal of ≤ {RETIRED['baseline_over_floor']:.0f}×;",
         f"- the {s.clients_per_round}-client round takes {best.timing.median_s:.3f} s at best and "
         f"{notebooks.median_s:.3f} s as the notebooks run it: "
         f"{_verdict(best.timing.median_s, GOALS['round_s'])} the goal of ≤ {GOALS['round_s']} s.",
         "",
         f"Where the time goes: TFF runs each client's local training as a loop over its dataset, one batch of 20 per "
         f"step, {s.batch_steps_per_round:,.0f} steps per round, about {per_step_ms:.2f} ms per step as the notebooks "
-        "run it (two cores, clients side by side). A step is a handful of tiny TensorFlow ops whose dispatch costs "
+        f"run it ({s.machine.cores} cores, clients side by side). "
+        "A step is a handful of tiny TensorFlow ops whose dispatch costs "
         "far more than their arithmetic: the per-client plain-TF loop, which dispatches the same ops, costs "
         f"{s.timing(s.loops[2].name).median_s / notebooks.median_s:.1f}× TFF's round. Compiling the whole round "
         "with XLA removes the dispatch; TFF 0.87 offers no way to compile a client's loop.",
@@ -198,7 +199,7 @@ def _md_suite(s: Suite) -> list[str]:
     status = "all passed" if s.all_passed else "**some failed**"
     runs = "one run" if s.runs == 1 else f"median of {s.runs} runs"
     return [
-        f"`pytest` (the README's test command, 2 xdist workers) on the offline sample, {runs}: "
+        f"`pytest` (the README's test command, with the xdist workers `-n auto` picks) on the offline sample, {runs}: "
         f"**{s.minutes:.1f} min** ({', '.join(f'{m:.1f}' for m in s.minutes_all)}; {status}), "
         f"{verdict} the goal of ≤ {GOALS['suite_minutes']:.0f} min."
     ]
@@ -225,9 +226,10 @@ def render_readme_block(results: Results) -> str:
             f"{best.timing.median_s:.3f} s; {s.timing(s.notebooks).median_s:.3f} s | ≤ {GOALS['round_s']} s | "
             f"{s.machine.date} |",
             f"| TFF round / plain-TF baseline (the fastest plain-TF loop: {s.baseline.removeprefix('plain TF, ')}) | "
-            f"{best.timing.median_s / base:.1f}× ({base:.3f} s) | ≤ {GOALS['tff_over_baseline']}× | {s.machine.date} |",
+            f"{best.timing.median_s / base:.1f}× ({base:.3f} s) | ≤ {RETIRED['tff_over_baseline']}× (retired) | "
+            f"{s.machine.date} |",
             f"| baseline / arithmetic floor | {base / s.floor_s:.1f}× ({s.floor_s * 1e3:.1f} ms) | "
-            f"≤ {GOALS['baseline_over_floor']:.0f}× | {s.machine.date} |",
+            f"≤ {RETIRED['baseline_over_floor']:.0f}× (retired) | {s.machine.date} |",
         ]
     if results.scaling is not None:
         s = results.scaling
@@ -260,7 +262,7 @@ def render_readme_block(results: Results) -> str:
     ).machine
     lines += [
         "",
-        f"Machine: {m.cpu}, {m.cores} cores, {m.memory_gib} GiB, no GPU. Times are medians over rounds or "
+        f"Machine: {m.cpu}, {m.cores} cores, {m.memory_gib} GiB. Times are medians over rounds or "
         "runs, as each row says; details and the plot in [benchmarks/RESULTS.md](benchmarks/RESULTS.md).",
     ]
     return "\n".join(lines)

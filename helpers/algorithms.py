@@ -11,14 +11,25 @@ def build_fedavg(
     model_fn: Callable[[], tff.learning.models.VariableModel],
     client_lr: float,
     server_lr: float = 1.0,
+    *,
     weighted: bool = True,
     model_aggregator: Optional[tff.aggregators.AggregationFactory] = None,
+    loop_implementation: tff.learning.LoopImplementation = tff.learning.LoopImplementation.DATASET_ITERATOR,
 ) -> tff.learning.templates.LearningProcess:
     """FedAvg with SGD at `client_lr` on the clients and at `server_lr` on the server, weighted by examples or not.
 
-    Clients iterate over their batches with TFF's `DATASET_ITERATOR` loop instead of the default `DATASET_REDUCE`:
-    the same updates in the same order (the weights are identical), and rounds about a third faster on 2 cores
-    (benchmarks/RESULTS.md, section 1).
+    Args:
+      model_fn: builds the model (a `tff.learning.models.VariableModel`), as TFF's builders take it.
+      client_lr: the clients' SGD learning rate.
+      server_lr: the server's SGD learning rate; 1.0 applies the averaged update as it is (plain FedAvg).
+      weighted: average the client updates weighted by their numbers of examples (FedAvg), or not (DP needs not).
+      model_aggregator: how the updates are averaged; None is TFF's default mean.
+      loop_implementation: how a client iterates over its batches. TFF's default is `DATASET_REDUCE`; the default
+        here, `DATASET_ITERATOR`, gives the same updates in the same order (identical weights), in less time
+        (benchmarks/RESULTS.md, section 1).
+
+    Returns:
+      TFF's `LearningProcess` for it.
     """
     build = (
         tff.learning.algorithms.build_weighted_fed_avg if weighted else tff.learning.algorithms.build_unweighted_fed_avg
@@ -29,5 +40,5 @@ def build_fedavg(
         client_optimizer_fn=sgd(learning_rate=client_lr),
         server_optimizer_fn=sgd(learning_rate=server_lr),
         model_aggregator=model_aggregator,
-        loop_implementation=tff.learning.LoopImplementation.DATASET_ITERATOR,
+        loop_implementation=loop_implementation,
     )

@@ -5,8 +5,8 @@ never change. `helpers.data.client_dataset_computation(..., cache_dir=...)` puts
 the preprocessing, so TFF's worker parses a client once; later rounds read the parsed tensors back (the same
 examples in the same order: the shuffle comes after the cache). The folder lives beside the private worker
 (`helpers.runtime`), in the system's temporary folder, and goes when the worker does. It holds at most
-`MAX_CACHE_BYTES`: `trim` removes the clients cached first until it fits (3,192 bytes per digit in notebook 14, so
-the offline sample's 9,000 training digits take 29 MB and full-size EMNIST's 341,873 would take 1.09 GB).
+`MAX_CACHE_BYTES`: `trim` removes the clients cached first until it fits (notebook 14 measures the bytes per digit,
+and so what the sample and full-size EMNIST take).
 """
 
 from __future__ import annotations

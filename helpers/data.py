@@ -261,8 +261,8 @@ def client_dataset_computation(
 
     `tff.simulation.compose_dataset_computation_with_learning_process` puts it in front of a process, whose `next`
     then takes client ids instead of datasets. The notebook's process creates no dataset per round: every tf.data
-    dataset created in Python adds about 0.17 MB that TensorFlow never frees (cause not pinned down), and building
-    them here grew a 500-round run by 29% on the sample and 81% at full size (CONTRIBUTING.md, Benchmarks). The datasets
+    dataset created in Python keeps some memory that TensorFlow never frees (cause not pinned down), so building
+    them here made long runs grow (CONTRIBUTING.md, Benchmarks, has the soak measurements). The datasets
     are the ones `make_federated_data` gives, batch for batch: the shuffle gets the graph-level seed it would get here.
 
     With `cache_dir` (a folder the worker can write, from `helpers.client_cache`), tf.data's `Dataset.cache` keeps
@@ -297,7 +297,7 @@ def pool_batches(datasets: Sequence[tf.data.Dataset]) -> collections.OrderedDict
     return collections.OrderedDict((key, np.concatenate([b[key] for b in batches])) for key in batches[0])
 
 
-# TFF refuses a dataset whose serialized size exceeds 100 MB; 10,000 preprocessed digits are about 31 MB.
+# TFF refuses a dataset whose serialized size exceeds 100 MB; 10,000 preprocessed digits stay well under it.
 MAX_EXAMPLES_PER_DATASET = 10_000
 
 
@@ -310,7 +310,7 @@ def pooled_test_data(
 
     `build_fed_eval` sums correct predictions and examples over its datasets, so the accuracy over these chunks is
     the per-example accuracy of the whole pooled set, however it is cut. The cut keeps every dataset under TFF's
-    100 MB limit: one chunk on the sample (1,000 digits), five on full-size EMNIST (40,832).
+    100 MB limit, however large the test set.
     """
     pooled = pool_batches(
         [preprocess(client_data.create_tf_dataset_from_all_clients(seed=0), num_epochs=1, batch_size=batch_size)]
@@ -368,7 +368,7 @@ def label_counts(client_data: tff.simulation.datasets.ClientData, num_labels: in
     """Return a (clients x labels) matrix of example counts, rows in `client_data.client_ids` order.
 
     One tf.data pipeline over the client ids reduces each client's dataset (`serializable_dataset_fn`) to its counts,
-    clients in parallel and without a Python step per client or example: 3,383 EMNIST clients take about a minute.
+    clients in parallel and without a Python step per client or example, so that full-size EMNIST stays practical.
     """
     make_dataset = client_data.serializable_dataset_fn
 

@@ -24,7 +24,7 @@ COLUMNS = ("round", "loss", "accuracy", "examples", "seconds", "test_accuracy")
 
 @functools.lru_cache(maxsize=None)
 def _fed_eval(model_fn: Callable[[], tff.learning.models.VariableModel]) -> tff.learning.templates.LearningProcess:
-    # Building an evaluator costs about 2 s; runs that share a model_fn share one.
+    # Building an evaluator takes seconds; runs that share a model_fn share one.
     return tff.learning.algorithms.build_fed_eval(model_fn)
 
 
@@ -160,8 +160,8 @@ def _compose(
     global_seed: object,
     cache_dir: Optional[str],
 ) -> tff.learning.templates.LearningProcess:
-    # One composed process per (process, data, settings): TFF's worker keeps every new computation it is sent (about
-    # 3 MB each), so a training program that calls `train` once per round must not compose a new one each time.
+    # One composed process per (process, data, settings): TFF's worker keeps every new computation it is sent, so a
+    # training program that calls `train` once per round must not compose a new one each time.
     try:
         dataset_computation = client_dataset_computation(
             client_data, cache_dir, num_epochs=num_epochs, batch_size=batch_size, seed=seed

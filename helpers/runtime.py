@@ -145,7 +145,7 @@ class PrivateWorker:
         # A Jupyter kernel can end without running atexit, and a driver can be SIGKILLed: the forwarder cleans up.
         command += ["--remove-on-exit" if self.owns_directory else "--remove-if-empty", str(self.directory)]
         # glibc keeps freed memory in per-thread arenas, and tf.data's file cache frees megabyte-sized buffers from
-        # many threads: the worker then held 170 MiB more on the sample (290 at full size) that it never used again.
+        # many threads: the worker then held memory it never used again (tests/test_client_cache.py checks the fix).
         # Allocations of 4 MiB and more get their own mapping instead, returned to the system when freed.
         env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(4 * 2**20)}
         # stdin is the lifeline: the forwarder stops the worker when this end closes, i.e. when this process ends.

@@ -15,6 +15,7 @@ from benchmarks.results import Results
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_benchmarks_smoke(tmp_path: Path) -> None:
     summary_before = (ROOT / "CONTRIBUTING.md").read_text()
     result = subprocess.run(

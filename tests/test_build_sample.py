@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow_federated as tff
 
+from helpers import data
+
 
 def load_script(name: str):
     """Import a script from tools/ (not a package) as a module."""
@@ -89,7 +91,7 @@ def test_both_standin_styles_build_tff_readable_files_that_differ(tmp_path: Path
     for name in ("mild", "strong"):
         out = tmp_path / name / "emnist_all.sqlite"
         counts = standin.build(tarball, out, num_writers=6, num_train=120, num_test=30, style=standin.STYLES[name])
-        assert counts == {"writers": 6, "train": 120, "test": 30} and standin.is_standin(out)
+        assert counts == {"writers": 6, "train": 120, "test": 30} and data.is_standin(out)
         train, test = tff.simulation.datasets.emnist.load_data(only_digits=True, cache_dir=str(out.parent))
         assert len(train.client_ids) == 6 and train.client_ids[0] == "f0000_00"
         assert sum(1 for c in train.client_ids for _ in train.create_tf_dataset_for_client(c)) == 120
