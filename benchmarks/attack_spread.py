@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 NOTEBOOKS = (
     HERE.parent / "notebooks" / "09_reconstruction_attacks.ipynb",
     HERE.parent / "notebooks" / "10_membership_inference_and_audits.ipynb",
-)
+)  # the two whose unseeded numbers it spreads
 NUMBER = r"(inf|[\d.]+)"
 # The membership table prints each column as the range (min-max) over one execution's three runs per noise level.
 MEMBERSHIP_COLUMNS = ("test_accuracy", "example_auc", "example_advantage", "writer_auc", "writer_advantage")
@@ -65,7 +65,8 @@ def measure(executions: int) -> dict:
     printed (min, max) over its three runs, so their overall range is still the range over every run.
     """
     import nbformat
-    from nbclient import NotebookClient
+
+    from tools.repo import notebook_client
 
     os.environ["FL_DATA"] = "sample"
     results: dict = {"executions": executions, "sampling_rate_fixed": True, "runs": {}, "failed_checks": []}
@@ -76,13 +77,7 @@ def measure(executions: int) -> dict:
                 shutil.copy(notebook, copy)
                 nb = nbformat.read(copy, as_version=4)
                 # allow_errors: a failed check is itself a result (how often does a margin fail?); later cells run on.
-                NotebookClient(
-                    nb,
-                    timeout=900,
-                    kernel_name="python3",
-                    allow_errors=True,
-                    resources={"metadata": {"path": str(notebook.parent)}},
-                ).execute()
+                notebook_client(nb, notebook, timeout=900, allow_errors=True).execute()
                 failed = [o["evalue"] for c in nb.cells for o in c.get("outputs", []) if o["output_type"] == "error"]
                 results["failed_checks"].extend(failed)
                 for name, by_noise in parse(nb.cells).items():

@@ -317,9 +317,6 @@ def plot(results: Results, path: Path) -> None:
 
 def update_readme(block: str, readme: Path = ROOT / "CONTRIBUTING.md") -> None:
     """Replace the text between CONTRIBUTING.md's benchmark markers with `block`."""
-    text = readme.read_text()
-    if README_START not in text or README_END not in text:
-        raise RuntimeError(f"{readme} has no {README_START} ... {README_END} block to update.")
-    head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    readme.write_text(f"{head}{README_START}\n{block}\n{README_END}{tail}")
+    from tools.repo import replace_block
+
+    readme.write_text(replace_block(readme.read_text(), README_START, README_END, block))

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tools.repo import notebooks
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -62,8 +64,8 @@ def test_binder_installs_exactly_the_lock() -> None:
 def test_every_notebook_fits_a_binder_session_on_the_sample() -> None:
     """Binder gives a session about 2 GB: each notebook's measured peak (kernel plus TFF's worker) stays under 2 GiB."""
     runs = json.loads((ROOT / "benchmarks" / "sample.json").read_text())  # written by tools/run_standin.py --sample
-    notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    assert sorted(runs) == [p.name for p in notebooks], "run `uv run python tools/run_standin.py --sample`"
-    for path in notebooks:
+    paths = notebooks()
+    assert sorted(runs) == [p.name for p in paths], "run `uv run python tools/run_standin.py --sample`"
+    for path in paths:
         run = runs[path.name]
         assert run["passed"] and run["peak_gib"] < 2.0, (path.name, run["peak_gib"], run["error"])

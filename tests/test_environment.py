@@ -14,9 +14,10 @@ import nbformat
 import pytest
 
 import helpers
+from tools.repo import notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = notebooks()
 
 
 @pytest.mark.parametrize("version", [(3, 12, 0), (3, 13, 1), (3, 8, 10)])

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from helpers.logs import NOISE, filter_lines
+from tools.repo import notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = notebooks()
 NOISY = [
     "2026-11-26 10:01:32.522235: E tensorflow/compiler/xla/stream_executor/cuda/cuda_dnn.cc:9342] Unable to register "
     "cuDNN factory: Attempting to register factory for plugin cuDNN when one has already been registered",

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-import number_check  # noqa: E402  (tools/ is not a package)
+from tools import number_check
+from tools.repo import notebooks
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = notebooks()
 SKIP_TAGS = ("nbval-ignore-output", "raises-exception", "nbval-skip")
 
 

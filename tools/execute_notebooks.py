@@ -16,18 +16,16 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: its siblings are importable
+from repo import notebook_client, notebooks  # noqa: E402
 
 
 def execute(path: Path, timeout: int = 900) -> float:
     """Execute one notebook in place from a fresh kernel and return its wall time in seconds."""
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
-    ).execute()
+    notebook_client(nb, path, timeout=timeout).execute()
     seconds = time.perf_counter() - start
     nbformat.write(nb, path)
     return seconds
@@ -38,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args(argv)
-    paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    paths = args.notebooks or notebooks()
     os.environ["FL_DATA"] = "sample"
     for path in paths:
         print(f"{path.name}: {execute(path):.0f} s", flush=True)

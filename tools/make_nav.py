@@ -20,9 +20,9 @@ import tomllib  # the tools run on uv's Python 3.11
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
+import repo  # noqa: E402  (where the notebooks are, and how a block goes into a page)
 import run_standin  # noqa: E402  (tools/ is not a package: its sample runs give the table's peak memory)
 
-NOTEBOOKS = ROOT / "notebooks"
 README = ROOT / "README.md"
 TABLE_START, TABLE_END = "<!-- notebook-table:start -->", "<!-- notebook-table:end -->"
 BINDER_START, BINDER_END = "<!-- binder-badge:start -->", "<!-- binder-badge:end -->"
@@ -207,14 +207,8 @@ def notebook_table(paths: list[Path]) -> str:
 def update_readme(paths: list[Path], write: bool = True) -> bool:
     """Rewrite the README's table and Binder badge between their markers; return True if they changed (or would)."""
     text = README.read_text()
-    new = text
-    for (start, end), body in (
-        ((TABLE_START, TABLE_END), notebook_table(paths)),
-        ((BINDER_START, BINDER_END), binder_badge(paths[0])),
-    ):
-        head, rest = new.split(start, 1)
-        _, tail = rest.split(end, 1)
-        new = f"{head}{start}{body}{end}{tail}" if start == BINDER_START else f"{head}{start}\n{body}\n{end}{tail}"
+    new = repo.replace_block(text, TABLE_START, TABLE_END, notebook_table(paths))
+    new = repo.replace_block(new, BINDER_START, BINDER_END, binder_badge(paths[0]), inline=True)
     if new != text:
         if write:
             README.write_text(new)
@@ -227,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="report stale files and exit 1 instead of writing")
     args = parser.parse_args(argv)
-    paths = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    paths = repo.notebooks()
     if args.check:  # compares in memory: a Jupyter save in the meantime is never overwritten
         stale = [p.name for p in paths if update_notebook(p, paths, write=False)]
         stale += ["README.md"] if update_readme(paths, write=False) else []

@@ -18,10 +18,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import generated  # noqa: E402  (one writer for generated files)
+import repo  # noqa: E402  (where the notebooks are)
 import run_standin  # noqa: E402  (tools/ is not a package; its code_sha says which code a stand-in run ran)
 
 NOTEBOOK_DIR = ROOT / "notebooks"
-NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = repo.notebooks()
 PAGE = ROOT / "docs" / "RESULTS.md"
 STANDINS = (("mild", ROOT / "benchmarks" / "standin.json"), ("strong", ROOT / "benchmarks" / "standin_strong.json"))
 WALL_TIME = re.compile(r", \d+ s$")  # the run lines end in their wall time, which differs on every execution

@@ -26,7 +26,10 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+sys.path.insert(0, str(ROOT))  # as a script too: tools.repo from the repository's root
+from tools.repo import notebooks  # noqa: E402
+
+NOTEBOOKS = notebooks()
 DOCS = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", ROOT / "SECURITY.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 _NUMBER = r"\d[\d,]*(?:\.\d+)?"

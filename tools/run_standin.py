@@ -29,12 +29,12 @@ from pathlib import Path
 from typing import Optional
 
 import nbformat
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tools/ is not a package; benchmarks/ is, at the repository's root
 from benchmarks.memory import TreeRss  # noqa: E402  (the one process-tree sampler)
+from tools.repo import notebook_client, notebooks  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "standin.json"
 SAMPLE_RESULTS = ROOT / "benchmarks" / "sample.json"
@@ -52,9 +52,7 @@ def run(path: Path, timeout: int = 1200) -> dict:
     """Execute one notebook on the stand-in; return its status, wall time, peak RSS and per-cell peaks."""
     nb = nbformat.read(path, as_version=4)
     sha = code_sha(path)  # the code that runs, read before it runs
-    client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
-    )
+    client = notebook_client(nb, path, timeout=timeout)
     monitor: Optional[TreeRss] = None
 
     def on_start(cell, cell_index, **_):
@@ -103,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--sample and --data name two different data sets; give one")
     results_file = args.results or (SAMPLE_RESULTS if args.sample else RESULTS)
     results = json.loads(results_file.read_text()) if results_file.exists() else {}
-    existing = {p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    existing = {p.name for p in notebooks()}
     results = {name: run for name, run in results.items() if name in existing}  # drop renamed or removed notebooks
     os.environ["FL_DATA"] = "sample" if args.sample else "emnist"
     if args.data is not None:
@@ -113,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         (home / ".tff").mkdir()
         (home / ".tff" / "emnist_all.sqlite").symlink_to(args.data.resolve())
         os.environ["HOME"] = str(home)  # the kernels' Path.home(): load_emnist finds the file there
-    paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    paths = args.notebooks or notebooks()
     for path in paths:
         result = run(path)
         results[path.name] = result
