@@ -28,3 +28,11 @@ def private_tff_runtime() -> None:
         from helpers.runtime import use_private_runtime
 
         use_private_runtime()
+
+
+@pytest.fixture(scope="module")
+def sample():
+    """The offline sample, loaded once per test module."""
+    from helpers import data
+
+    return data.load_emnist(source="sample")

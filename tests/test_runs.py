@@ -1,9 +1,8 @@
-"""helpers.partitions, helpers.models, helpers.data.label_counts, the new plots, and the training driver."""
+"""helpers.runs: the round loop (RoundSettings, train, Runs), cohort sampling, and the three evaluations."""
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import matplotlib
 
@@ -14,87 +13,9 @@ import pytest
 import tensorflow as tf
 import tensorflow_federated as tff
 
-from helpers import data, models, partitions, plots
+from helpers import data, models
 from helpers import runs as training
 from helpers.algorithms import build_fedavg
-
-
-@pytest.fixture(scope="module")
-def sample() -> data.FederatedData:
-    return data.load_emnist(source="sample")
-
-
-def test_iid_and_skewed_partitions_use_the_same_examples() -> None:
-    labels = np.repeat(np.arange(10), 50)
-    sizes = [25] * 20
-    iid = partitions.iid_partition(len(labels), sizes, np.random.default_rng(0))
-    skew = partitions.dirichlet_partition(labels, sizes, alpha=0.1, rng=np.random.default_rng(0))
-    for parts in (iid, skew):
-        assert [len(p) for p in parts] == sizes
-        assert sorted(np.concatenate(parts)) == list(range(500)), "each example exactly once"
-    distinct = lambda parts: np.mean([len(set(labels[p])) for p in parts])  # noqa: E731
-    assert distinct(skew) < distinct(iid) - 3
-
-
-def test_partitions_reject_oversized_requests() -> None:
-    with pytest.raises(ValueError, match="more than the 10 examples"):
-        partitions.iid_partition(10, [6, 6], np.random.default_rng(0))
-    with pytest.raises(ValueError, match="more than the 4 examples"):
-        partitions.dirichlet_partition(np.array([0, 1, 0, 1]), [3, 3], 0.5, np.random.default_rng(0))
-
-
-def test_pool_and_wrap_round_trip(sample: data.FederatedData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # an empty cache: the files below are this test's
-    pixels, labels = partitions.pool_examples(sample.test)
-    assert pixels.shape == (1000, 28, 28) and labels.shape == (1000,)
-    parts = partitions.iid_partition(len(labels), [100] * 10, np.random.default_rng(1))
-    wrapped = partitions.to_client_data(pixels, labels, parts, prefix="t")
-    assert wrapped.client_ids[:2] == ["t000", "t001"]
-    stored = list(wrapped.create_tf_dataset_for_client("t003").as_numpy_iterator())
-    assert [int(e["label"]) for e in stored] == labels[parts[3]].tolist(), "a client's examples, in partition order"
-    assert np.array_equal(np.stack([e["pixels"] for e in stored]), pixels[parts[3]])
-    files = sorted((data._cache_root() / "partitions").glob("*.sqlite"))
-    import sqlite3
-
-    for path in files:  # TFF's reader selects a client's rows by client_id: an index must serve that query
-        plan = (
-            sqlite3.connect(path)
-            .execute("EXPLAIN QUERY PLAN SELECT serialized_example_proto FROM examples WHERE client_id = 't003'")
-            .fetchall()
-        )
-        assert "USING INDEX" in str(plan), plan
-    partitions.to_client_data(pixels, labels, parts, prefix="t")  # the same partition: the same file, not rewritten
-    assert sorted((data._cache_root() / "partitions").glob("*.sqlite")) == files
-    with pytest.raises(ValueError, match="at least one example"):
-        partitions.to_client_data(pixels, labels, [parts[0], np.array([], int)])
-    counts = data.label_counts(wrapped)
-    assert counts.shape == (10, 10) and counts.sum() == 1000
-    assert np.array_equal(counts.sum(axis=0), np.bincount(labels, minlength=10))
-    batch = next(iter(data.make_federated_data(wrapped, ["t000"])[0]))
-    assert batch["x"].shape[1] == 784, "wrapped data goes through the same preprocessing"
-    # A subset of clients pools exactly their examples, in the order given.
-    some = [sample.test.client_ids[5], sample.test.client_ids[2]]
-    sub_pixels, sub_labels = partitions.pool_examples(sample.test, some)
-    expected = [int(e["label"]) for c in some for e in sample.test.create_tf_dataset_for_client(c)]
-    assert sub_labels.tolist() == expected and sub_pixels.shape == (len(expected), 28, 28)
-    with pytest.raises(ValueError, match="No examples to pool"):
-        partitions.pool_examples(sample.test, [])
-
-
-def test_label_heatmap_and_size_histogram() -> None:
-    counts = np.array([[5, 0, 5], [0, 10, 0]])
-    ax = plots.plot_label_heatmap(counts, title="t")
-    assert np.allclose(ax.images[0].get_array(), [[0.5, 0, 0.5], [0, 1, 0]])
-    ax = plots.plot_examples_per_client(counts)
-    assert sum(p.get_height() for p in ax.patches) == 2
-
-
-def test_models_shapes_and_seeded_init() -> None:
-    x = tf.random.stateless_uniform([3, 784], seed=[1, 2])
-    assert models.linear_model()(x).shape == (3, 10)
-    assert all(float(tf.reduce_sum(tf.abs(w))) == 0.0 for w in models.linear_model().weights), "zero init"
-    assert models.cnn_model()(x).shape == (3, 10)
-    np.testing.assert_array_equal(models.cnn_model(seed=1)(x), models.cnn_model(seed=1)(x))
 
 
 def test_training_driver_history_and_resume(sample: data.FederatedData) -> None:
@@ -179,16 +100,6 @@ def test_training_driver_rejects_bad_arguments(sample: data.FederatedData) -> No
         training.RoundSettings(clients_per_round=0)
 
 
-def test_plot_runs_skips_unmeasured_rounds() -> None:
-    runs = {
-        "a": {"round": [1, 2, 3], "test_accuracy": [math.nan, 0.5, 0.7]},
-        "b": {"round": [1, 2], "test_accuracy": [0.1, 0.2]},
-    }
-    ax = plots.plot_runs(runs)
-    assert [line.get_label() for line in ax.lines] == ["a", "b"]
-    assert list(ax.lines[0].get_xdata()) == [2, 3] and list(ax.lines[0].get_ydata()) == [0.5, 0.7]
-
-
 def linear_fedavg_weights(sample: data.FederatedData, num_rounds: int, seed: int) -> tuple:
     """The seed's linear model after `num_rounds` FedAvg rounds of 5 clients on the sample: (model_fn, weights)."""
     spec = data.make_federated_data(sample.train, ["w000"])[0].element_spec
@@ -210,13 +121,6 @@ def test_evaluate_per_client_matches_pooled_evaluation(sample: data.FederatedDat
     total = sum(m["num_examples"] for m in per_client)
     assert len(per_client) == 6 and total == pooled["num_examples"]
     assert correct / total == pytest.approx(pooled["sparse_categorical_accuracy"], abs=1e-6)
-
-
-def test_client_accuracy_and_prediction_plots() -> None:
-    ax = plots.plot_client_accuracy([0.5, 0.9, 1.0, 0.7])
-    assert sum(p.get_height() for p in ax.patches) == 4
-    fig = plots.plot_predictions(np.zeros((3, 784)), [1, 2, 3], [1, 5, 3])
-    assert [ax.title.get_color() for ax in fig.axes] == ["black", "tab:red", "black"]
 
 
 def test_pool_batches_keeps_every_example_and_matches_federated_evaluation(sample: data.FederatedData) -> None:
@@ -252,21 +156,6 @@ def test_runs_keeps_histories_and_rejects_unknown_overrides(
         runs.accuracy_at("a", 1)
     with pytest.raises(TypeError, match="Unknown setting"):
         runs.run("b", process, num_rounds=1, client_lr=0.1)
-
-
-def test_a_model_whose_input_does_not_match_the_data_is_named() -> None:
-    import collections
-
-    from helpers.models import cnn_model, linear_model, make_model_fn
-
-    images = tf.data.Dataset.from_tensor_slices(
-        collections.OrderedDict(x=np.zeros((4, 28, 28), np.float32), y=np.zeros((4, 1), np.int32))
-    ).batch(2)
-    for build in (linear_model, cnn_model):
-        with pytest.raises(ValueError, match=r"expects inputs of shape \(batch, 784\).*\(None, 28, 28\).*preprocess"):
-            make_model_fn(build, images.element_spec)
-    with pytest.raises(ValueError, match="Expected an input_spec with 'x' and 'y'"):
-        make_model_fn(linear_model, tf.TensorSpec((None, 784)))
 
 
 def test_an_empty_client_contributes_nothing_and_breaks_nothing() -> None:
@@ -336,67 +225,3 @@ def test_runs_name_their_evaluation_data(sample: data.FederatedData, capsys: pyt
     history = tuning.run("v", build_fedavg(model_fn, 0.05), num_rounds=2, eval_every=2)
     assert "test_accuracy" not in history and tuning.accuracy_at("v", 2) == history["validation_accuracy"][-1]
     assert "v" in capsys.readouterr().out.split("validation accuracy")[0]
-
-
-def _overlapping_tick_labels(fig: "matplotlib.figure.Figure") -> list[str]:
-    """Pairs of visible tick labels, on any axis of `fig`, whose drawn boxes intersect."""
-    renderer = fig.canvas.get_renderer()
-    clashes = []
-    for ax in fig.axes:
-        for axis in (ax.xaxis, ax.yaxis):
-            labels = [t for t in axis.get_ticklabels() if t.get_visible() and t.get_text()]
-            boxes = [t.get_window_extent(renderer) for t in labels]
-            for i in range(len(boxes)):
-                for j in range(i + 1, len(boxes)):
-                    if boxes[i].overlaps(boxes[j]):
-                        clashes.append(f"{labels[i].get_text()!r} / {labels[j].get_text()!r}")
-    return clashes
-
-
-def test_every_helper_figure_is_titled_labelled_and_has_readable_ticks() -> None:
-    """The plots the notebooks draw, at the sizes they draw them (full-size EMNIST where that is larger)."""
-    import matplotlib.pyplot as plt
-
-    rng = np.random.default_rng(0)
-    rounds = list(range(1, 51))
-    history = {
-        "round": rounds,
-        "loss": list(np.linspace(2, 0.5, 50)),
-        "accuracy": list(np.linspace(0.2, 0.9, 50)),
-        "examples": [4_500 * r for r in rounds],
-        "test_accuracy": [0.8 if r % 5 == 0 else math.nan for r in rounds],
-    }
-    counts = rng.integers(0, 60, size=(3383, 10))
-    axes = [
-        plots.plot_runs({f"run {i}": history for i in range(6)}),
-        plots.plot_runs({"a": history}, x="examples"),
-        plots.plot_examples_per_client(counts, title="examples per client"),
-        plots.plot_label_heatmap(counts, title="label shares"),
-        plots.plot_client_accuracy(rng.random(3383), title="per-client accuracy"),
-    ]
-    figures = [ax.figure for ax in axes] + [plots.plot_history(history)]
-    for fig in figures:
-        fig.canvas.draw()
-        assert not _overlapping_tick_labels(fig), _overlapping_tick_labels(fig)
-        for ax in fig.axes:
-            if ax.get_label() == "<colorbar>":
-                assert ax.get_ylabel(), "a colour bar says what its colours mean"
-                continue
-            assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel(), f"untitled or unlabelled axes in {fig}"
-        plt.close(fig)
-
-
-def test_broken_clients_read_ink_a_thousand_times_too_strong_and_the_others_are_untouched() -> None:
-    from helpers.data import load_emnist
-    from helpers.partitions import with_broken_clients
-
-    train, _, _ = load_emnist(only_digits=True, source="sample")
-    corrupted, broken = with_broken_clients(train, every=10)
-    assert broken == sorted(train.client_ids[::10]) and len(broken) == 10
-    for client_id in (broken[0], train.client_ids[1]):
-        clean = next(iter(train.create_tf_dataset_for_client(client_id)))["pixels"].numpy()
-        seen = next(iter(corrupted.create_tf_dataset_for_client(client_id)))["pixels"].numpy()
-        expected = 1.0 - 1000.0 * (1.0 - clean) if client_id in broken else clean
-        np.testing.assert_allclose(seen, expected, rtol=1e-5)
-    with pytest.raises(ValueError, match="at least 1"):
-        with_broken_clients(train, every=0)

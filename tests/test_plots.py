@@ -1,0 +1,86 @@
+"""helpers.plots: every figure the notebooks draw from helpers is titled, labelled and readable."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+
+from helpers import plots
+
+
+def test_label_heatmap_and_size_histogram() -> None:
+    counts = np.array([[5, 0, 5], [0, 10, 0]])
+    ax = plots.plot_label_heatmap(counts, title="t")
+    assert np.allclose(ax.images[0].get_array(), [[0.5, 0, 0.5], [0, 1, 0]])
+    ax = plots.plot_examples_per_client(counts)
+    assert sum(p.get_height() for p in ax.patches) == 2
+
+
+def test_plot_runs_skips_unmeasured_rounds() -> None:
+    runs = {
+        "a": {"round": [1, 2, 3], "test_accuracy": [math.nan, 0.5, 0.7]},
+        "b": {"round": [1, 2], "test_accuracy": [0.1, 0.2]},
+    }
+    ax = plots.plot_runs(runs)
+    assert [line.get_label() for line in ax.lines] == ["a", "b"]
+    assert list(ax.lines[0].get_xdata()) == [2, 3] and list(ax.lines[0].get_ydata()) == [0.5, 0.7]
+
+
+def test_client_accuracy_and_prediction_plots() -> None:
+    ax = plots.plot_client_accuracy([0.5, 0.9, 1.0, 0.7])
+    assert sum(p.get_height() for p in ax.patches) == 4
+    fig = plots.plot_predictions(np.zeros((3, 784)), [1, 2, 3], [1, 5, 3])
+    assert [ax.title.get_color() for ax in fig.axes] == ["black", "tab:red", "black"]
+
+
+def _overlapping_tick_labels(fig: "matplotlib.figure.Figure") -> list[str]:
+    """Pairs of visible tick labels, on any axis of `fig`, whose drawn boxes intersect."""
+    renderer = fig.canvas.get_renderer()
+    clashes = []
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            labels = [t for t in axis.get_ticklabels() if t.get_visible() and t.get_text()]
+            boxes = [t.get_window_extent(renderer) for t in labels]
+            for i in range(len(boxes)):
+                for j in range(i + 1, len(boxes)):
+                    if boxes[i].overlaps(boxes[j]):
+                        clashes.append(f"{labels[i].get_text()!r} / {labels[j].get_text()!r}")
+    return clashes
+
+
+def test_every_helper_figure_is_titled_labelled_and_has_readable_ticks() -> None:
+    """The plots the notebooks draw, at the sizes they draw them (full-size EMNIST where that is larger)."""
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(0)
+    rounds = list(range(1, 51))
+    history = {
+        "round": rounds,
+        "loss": list(np.linspace(2, 0.5, 50)),
+        "accuracy": list(np.linspace(0.2, 0.9, 50)),
+        "examples": [4_500 * r for r in rounds],
+        "test_accuracy": [0.8 if r % 5 == 0 else math.nan for r in rounds],
+    }
+    counts = rng.integers(0, 60, size=(3383, 10))
+    axes = [
+        plots.plot_runs({f"run {i}": history for i in range(6)}),
+        plots.plot_runs({"a": history}, x="examples"),
+        plots.plot_examples_per_client(counts, title="examples per client"),
+        plots.plot_label_heatmap(counts, title="label shares"),
+        plots.plot_client_accuracy(rng.random(3383), title="per-client accuracy"),
+    ]
+    figures = [ax.figure for ax in axes] + [plots.plot_history(history)]
+    for fig in figures:
+        fig.canvas.draw()
+        assert not _overlapping_tick_labels(fig), _overlapping_tick_labels(fig)
+        for ax in fig.axes:
+            if ax.get_label() == "<colorbar>":
+                assert ax.get_ylabel(), "a colour bar says what its colours mean"
+                continue
+            assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel(), f"untitled or unlabelled axes in {fig}"
+        plt.close(fig)
