@@ -96,10 +96,12 @@ def exposure_reason() -> str:
     return disabled_reason() or isolation_unavailable()
 
 
-def start_private_worker(max_concurrent_computation_calls: int = -1, socket: Optional[Path] = None) -> "PrivateWorker":
+def start_private_worker(
+    max_concurrent_computation_calls: int = -1, *, socket: Optional[Path] = None, with_cache: bool = True
+) -> "PrivateWorker":
     """Start a `PrivateWorker` after a successful probe; its failure raises `IsolationError` naming cause and fix."""
     try:
-        return PrivateWorker(max_concurrent_computation_calls, socket=socket)
+        return PrivateWorker(max_concurrent_computation_calls, socket=socket, with_cache=with_cache)
     except OSError as error:
         raise IsolationError(
             f"TFF's worker could not be started in its private namespace, although namespaces work here: {error}. "
@@ -112,8 +114,14 @@ def start_private_worker(max_concurrent_computation_calls: int = -1, socket: Opt
 class PrivateWorker:
     """One TFF worker in its own network namespace, reached through the Unix socket `address` ("unix:/...")."""
 
-    def __init__(self, max_concurrent_computation_calls: int = -1, socket: Optional[Path] = None) -> None:
-        """Start the worker; `socket` reuses a path (in a folder of the caller's) so a restarted worker keeps it."""
+    def __init__(
+        self, max_concurrent_computation_calls: int = -1, *, socket: Optional[Path] = None, with_cache: bool = True
+    ) -> None:
+        """Start the worker; `socket` reuses a path (in a folder of the caller's) so a restarted worker keeps it.
+
+        `with_cache` gives it a folder for its clients' cached datasets (`client_cache`), which only the default
+        context's worker uses: `helpers.workers`' workers may be given clients by any driver's context.
+        """
         from helpers.contexts import WORKER_BINARY
 
         unshare = shutil.which("unshare")
@@ -126,7 +134,8 @@ class PrivateWorker:
         self.directory.mkdir(mode=0o700, exist_ok=True)
         self.socket = self.directory / "worker.sock" if socket is None else socket
         self.log: IO[bytes] = tempfile.TemporaryFile()
-        self.client_cache = ClientCache()  # the worker's tf.data cache files, removed with it (helpers.client_cache)
+        # The worker's tf.data cache files, removed with it (helpers.client_cache).
+        self.client_cache: Optional[ClientCache] = ClientCache() if with_cache else None
         command = [
             unshare,
             *UNSHARE_ARGS,
@@ -139,9 +148,9 @@ class PrivateWorker:
             str(WORKER_BINARY),
             "--max-calls",
             str(max_concurrent_computation_calls),
-            "--remove-on-exit",
-            str(self.client_cache.root),
         ]
+        if self.client_cache is not None:
+            command += ["--remove-on-exit", str(self.client_cache.root)]
         # A Jupyter kernel can end without running atexit, and a driver can be SIGKILLed: the forwarder cleans up.
         command += ["--remove-on-exit" if self.owns_directory else "--remove-if-empty", str(self.directory)]
         # glibc keeps freed memory in per-thread arenas, and tf.data's file cache frees megabyte-sized buffers from
@@ -188,7 +197,8 @@ class PrivateWorker:
             self.process.wait()
         if self.owns_directory:
             shutil.rmtree(self.directory, ignore_errors=True)
-        self.client_cache.remove()
+        if self.client_cache is not None:
+            self.client_cache.remove()
         self.log.close()
         atexit.unregister(self.stop)
 

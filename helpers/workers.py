@@ -110,7 +110,7 @@ class LocalWorkers:
             warnings.warn(exposure_warning(reason) + TCP_NOTE, ExposedRuntimeWarning, stacklevel=3)
             return None
         self.directory = Path(tempfile.mkdtemp(prefix="tff-workers-"))  # mode 0700
-        return start_private_worker(self.max_calls, socket=self.directory / "worker-0.sock")
+        return start_private_worker(self.max_calls, socket=self.directory / "worker-0.sock", with_cache=False)
 
     def _adopt(self, index: int, worker: PrivateWorker) -> None:
         self.private[index], self.processes[index], self.logs[index] = worker, worker.process, worker.log
@@ -118,7 +118,10 @@ class LocalWorkers:
     def _launch(self, index: int) -> None:
         if self.isolated:
             self._adopt(
-                index, start_private_worker(self.max_calls, socket=Path(self.addresses[index].removeprefix("unix:")))
+                index,
+                start_private_worker(
+                    self.max_calls, socket=Path(self.addresses[index].removeprefix("unix:")), with_cache=False
+                ),
             )
             return
         prefix = _die_with_parent_prefix()

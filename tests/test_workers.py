@@ -96,6 +96,7 @@ def test_isolated_workers_listen_on_no_port_and_may_start_from_any_thread() -> N
     workers = started[0]
     try:
         assert workers.isolated and workers.addresses[0].startswith("unix:")
+        assert [worker.client_cache for worker in workers.private] == [None], "no dataset-cache folder it never uses"
         pids = {p.pid for p in psutil.Process().children(recursive=True)}
         assert not [c for c in psutil.net_connections("inet") if c.status == "LISTEN" and c.pid in pids]
         with tff.framework.get_context_stack().install(remote_context(workers.addresses[0])):
