@@ -141,7 +141,7 @@ class PrivateWorker:
             *UNSHARE_ARGS,
             sys.executable,
             "-m",
-            "helpers.loopback_worker",
+            "helpers.forwarder",
             "--socket",
             str(self.socket),
             "--worker",
