@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar, Optional, Sequence
 
+from helpers.settings import RoundSettings
+
 CONFIG_FILE = "config.json"
 STATE_PREFIX = "program_state_"
 
@@ -36,33 +38,36 @@ class CheckpointWriteError(OSError):
 
 @dataclasses.dataclass(frozen=True)
 class ProgramConfig:
-    """The settings a checkpoint depends on, declared once (the glossary's names).
+    """The settings a checkpoint depends on: the round settings (`helpers.settings.RoundSettings`) and the learning
+    rates, each declared once.
 
-    `run_program` takes them, the command line is built from them (`--clients-per-round`, ...), and `record()` is
-    what config.json keeps: a run resumes a checkpoint only with the same settings. The round count may change.
+    `run_program` takes them, the command line is built from their fields (`--clients-per-round`, ...), and
+    `record()` is what config.json keeps: a run resumes a checkpoint only with the same settings. The round count may
+    change.
     """
 
     MODEL: ClassVar[str] = "linear_model"
     ALGORITHM: ClassVar[str] = "build_weighted_fed_avg"
 
-    clients_per_round: int = 10
+    rounds: RoundSettings = RoundSettings()
     client_lr: float = 0.1
     server_lr: float = 1.0
-    num_epochs: int = 5
-    batch_size: int = 20
-    seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("clients_per_round", "num_epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
+        if self.rounds.sampling != "seeded":
+            raise ValueError("The program samples seeded cohorts; Poisson sampling is for DP runs (notebook 07).")
         for name in ("client_lr", "server_lr"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}.")
 
     def record(self) -> dict:
         """The settings as config.json keeps them, with the model and the algorithm they apply to."""
-        return {"model": self.MODEL, "algorithm": self.ALGORITHM, **dataclasses.asdict(self)}
+        rounds = {k: v for k, v in dataclasses.asdict(self.rounds).items() if k not in PROGRAM_FIXED}
+        return {"model": self.MODEL, "algorithm": self.ALGORITHM, **rounds, "client_lr": self.client_lr,
+                "server_lr": self.server_lr}  # fmt: skip
+
+
+PROGRAM_FIXED = ("sampling",)  # RoundSettings fields the program does not offer: its cohorts are always seeded
 
 
 def check_config(checkpoint_dir: Path, config: dict) -> None:
@@ -121,12 +126,12 @@ def run_program(
     from helpers.algorithms import build_fedavg
     from helpers.data import load_emnist, make_federated_data
     from helpers.models import linear_model, make_model_fn
-    from helpers.runs import RoundSettings, train
+    from helpers.runs import train
     from helpers.runtime import use_private_runtime
     from helpers.seeds import set_seeds
 
     use_private_runtime()  # TFF's worker unreachable from the network, and ended with this process
-    set_seeds(config.seed)
+    set_seeds(config.rounds.seed)
     emnist_train, _, _ = load_emnist(only_digits=True)
     input_spec = make_federated_data(emnist_train, emnist_train.client_ids[:1])[0].element_spec
     model_fn = make_model_fn(linear_model, input_spec)
@@ -151,12 +156,7 @@ def run_program(
             tff.program.TensorBoardReleaseManager(Path(metrics_dir) / "tensorboard"),
         ]
 
-    settings = RoundSettings(
-        clients_per_round=config.clients_per_round,
-        num_epochs=config.num_epochs,
-        batch_size=config.batch_size,
-        seed=config.seed,
-    )
+    settings = config.rounds
     first_round = last_round + 1
     bar = tqdm(total=num_rounds, initial=min(last_round, num_rounds), desc="rounds", disable=not progress)
     while last_round < num_rounds:
@@ -291,9 +291,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def cli_fields() -> list[dataclasses.Field]:
+    """The settings the command line offers: the round settings the program uses, then the learning rates."""
+    rounds = [f for f in dataclasses.fields(RoundSettings) if f.name not in PROGRAM_FIXED]
+    return rounds + [f for f in dataclasses.fields(ProgramConfig) if f.name != "rounds"]
+
+
 def config_from_args(args: argparse.Namespace) -> ProgramConfig:
     """The `ProgramConfig` that the parsed command line names."""
-    return ProgramConfig(**{field.name: getattr(args, field.name) for field in dataclasses.fields(ProgramConfig)})
+    names = {f.name for f in dataclasses.fields(RoundSettings)} - set(PROGRAM_FIXED)
+    rounds = RoundSettings(**{name: getattr(args, name) for name in names})
+    return ProgramConfig(rounds=rounds, client_lr=args.client_lr, server_lr=args.server_lr)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -314,14 +322,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         "--checkpoint-every", type=positive_int, default=1, help="save the state every k rounds (default 1)"
     )
-    for field in dataclasses.fields(ProgramConfig):  # the program's settings, declared once
+    for field in cli_fields():  # the program's settings, declared once
         kind = {"int": positive_int, "float": positive_float}[field.type] if field.name != "seed" else int
-        parser.add_argument(
-            f"--{field.name.replace('_', '-')}",
-            type=kind,
-            default=field.default,
-            help=f"{CLI_HELP[field.name]} (default {field.default})",
-        )
+        parser.add_argument(f"--{field.name.replace('_', '-')}", type=kind, default=field.default,
+                            help=f"{CLI_HELP[field.name]} (default {field.default})")  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser.parse_args(argv)
 

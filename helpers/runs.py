@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from helpers.client_cache import ClientCache
 from helpers.data import client_dataset_computation, sample_clients
 from helpers.runtime import client_cache
+from helpers.settings import RoundSettings
 
 History = dict[str, list[float]]
 COLUMNS = ("round", "loss", "accuracy", "examples", "seconds", "test_accuracy")
@@ -93,27 +94,6 @@ def _evaluate_with(evaluator, model_weights, test_data) -> dict[str, float]:
     state = evaluator.set_model_weights(evaluator.initialize(), model_weights)
     metrics = evaluator.next(state, list(test_data)).metrics["client_work"]["eval"]["current_round_metrics"]
     return {name: float(value) for name, value in metrics.items()}
-
-
-@dataclasses.dataclass(frozen=True)
-class RoundSettings:
-    """How every round of a run picks its cohort and prepares each client's data (the glossary's names)."""
-
-    clients_per_round: int = 10
-    num_epochs: int = 5
-    batch_size: int = 20
-    seed: int = 0
-    # "seeded": exactly clients_per_round clients from helpers.data.sample_clients(seed, round), reproducible.
-    # "poisson": each client joins independently with probability clients_per_round / num_clients, drawn from a
-    # secret generator (OS entropy), as DP accountants' PoissonSampledDpEvent assumes; cohorts then vary in size.
-    sampling: str = "seeded"
-
-    def __post_init__(self) -> None:
-        if self.sampling not in ("seeded", "poisson"):
-            raise ValueError(f"sampling must be 'seeded' or 'poisson', got {self.sampling!r}.")
-        for name in ("clients_per_round", "num_epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
 
 
 @dataclasses.dataclass(frozen=True)

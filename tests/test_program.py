@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from helpers import program as train
+from helpers.settings import RoundSettings
 
 
 def test_help_and_bad_round_counts(capsys: pytest.CaptureFixture) -> None:
@@ -44,7 +45,7 @@ def test_cli_reports_a_mismatched_checkpoint_in_one_line(tmp_path: Path, capsys:
 
 
 def test_resumed_run_equals_uninterrupted_run(tmp_path: Path) -> None:
-    kwargs = dict(config=train.ProgramConfig(clients_per_round=3, num_epochs=1), progress=False)
+    kwargs = dict(config=train.ProgramConfig(rounds=RoundSettings(clients_per_round=3, num_epochs=1)), progress=False)
     straight, first = train.run_program(4, str(tmp_path / "straight"), checkpoint_every=2, **kwargs)
     assert first == 1
     # "Crash" after round 2: a new program run on the same directory picks up at round 3.
@@ -72,7 +73,7 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path: Path) -> None:
 
 
 def test_half_written_checkpoint_falls_back_to_the_previous_one(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    kwargs = dict(config=train.ProgramConfig(clients_per_round=3, num_epochs=1), progress=False)
+    kwargs = dict(config=train.ProgramConfig(rounds=RoundSettings(clients_per_round=3, num_epochs=1)), progress=False)
     train.run_program(2, str(tmp_path / "run"), **kwargs)
     (tmp_path / "run" / "program_state_3").mkdir()  # what a crash in the middle of saving round 3 leaves behind
     _, first = train.run_program(3, str(tmp_path / "run"), **kwargs)
@@ -82,10 +83,12 @@ def test_half_written_checkpoint_falls_back_to_the_previous_one(tmp_path: Path, 
 def test_the_command_line_is_built_from_the_config(capsys: pytest.CaptureFixture) -> None:
     """Every ProgramConfig setting has its flag and default; a bad value is refused at the command line."""
     args = train.parse_args(["--rounds", "1", "--checkpoint-dir", "x", "--num-epochs", "2", "--server-lr", "0.5"])
-    assert train.config_from_args(args) == train.ProgramConfig(num_epochs=2, server_lr=0.5)
+    assert train.config_from_args(args) == train.ProgramConfig(rounds=RoundSettings(num_epochs=2), server_lr=0.5)
     assert train.config_from_args(train.parse_args(["--rounds", "1", "--checkpoint-dir", "x"])) == train.ProgramConfig()
     with pytest.raises(SystemExit):
         train.parse_args(["--rounds", "1", "--checkpoint-dir", "x", "--client-lr", "0"])
     assert "expected a positive number, got 0" in capsys.readouterr().err
     with pytest.raises(ValueError, match="batch_size must be at least 1"):
-        train.ProgramConfig(batch_size=0)
+        RoundSettings(batch_size=0)
+    with pytest.raises(ValueError, match="seeded cohorts"):
+        train.ProgramConfig(rounds=RoundSettings(sampling="poisson"))
