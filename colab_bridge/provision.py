@@ -76,7 +76,8 @@ def provision(checkout: Path = CHECKOUT, python: Optional[str] = None) -> None:
     uv = find_uv(checkout)
     python = python or find_python(uv, checkout)
     print(f"Building the Python {PYTHON} environment from uv.lock (the first time takes a few minutes)...", flush=True)
-    _run([uv, "sync", "--locked", "--python", python], checkout)
+    # --no-dev: the maintainers' tools (pyproject.toml's dev group) are not needed to run the notebooks.
+    _run([uv, "sync", "--locked", "--no-dev", "--python", python], checkout)
     shell.extension_manager.load_extension("colab_bridge.relay")
     print(
         f"Ready after {time.monotonic() - started:.0f} s. From the next cell on, every cell runs in Python {PYTHON} "

@@ -157,7 +157,7 @@ def test_the_number_check_catches_a_planted_mismatch(tmp_path: Path) -> None:
     assert number_check.unsupported_in_doc(page, notebooks=[path], root=tmp_path) == [(1, "0.9"), (1, "3")]
 
 
-import make_nav  # noqa: E402  (tools/ is not a package; its word count also sets the README's minutes to read)
+from tools import make_nav  # noqa: E402  (its word count also sets the README's minutes to read)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
