@@ -174,13 +174,12 @@ def course(nb: nbformat.NotebookNode, name: str) -> tuple[str, list[str]]:
     return meta["track"], list(meta.get("builds_on", []))
 
 
-def peak_memory(path: Path) -> str:
-    """The notebook's peak memory on the sample (kernel plus TFF's worker), from `tools/run_standin.py --sample`."""
-    runs = json.loads(run_standin.SAMPLE_RESULTS.read_text()) if run_standin.SAMPLE_RESULTS.exists() else {}
+def peak_memory(path: Path, runs: dict) -> str:
+    """The notebook's peak memory on the sample (kernel plus TFF's worker), from `runs` (`run_standin.py --sample`)."""
     run = runs.get(path.name)
     if run is None or not run["passed"]:
         return "?"
-    return f"{run['peak_gib']:.1f}" + ("" if run["code_sha"] == run_standin.code_sha(path) else " (earlier code)")
+    return f"{run['peak_gib']:.1f}" + run_standin.code_note(run, path)
 
 
 def notebook_table(paths: list[Path]) -> str:
@@ -189,6 +188,8 @@ def notebook_table(paths: list[Path]) -> str:
         "| Notebook | What you learn | Track; builds on | Read, run (min) | Memory (GiB) | Colab |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
+    sample = run_standin.SAMPLE_RESULTS
+    sample_runs = json.loads(sample.read_text()) if sample.exists() else {}
     for path in paths:
         nb = nbformat.read(path, as_version=4)
         title, purpose = title_and_purpose(nb)
@@ -199,7 +200,7 @@ def notebook_table(paths: list[Path]) -> str:
         after = f"; after {', '.join(builds_on)}" if builds_on else ""
         rows.append(
             f"| [{title}](notebooks/{path.name}) | {purpose} | {TRACKS[track]}{after} | {read}, {run} "
-            f"| {peak_memory(path)} | {badge(path)} |"
+            f"| {peak_memory(path, sample_runs)} | {badge(path)} |"
         )
     return "\n".join(rows)
 

@@ -120,14 +120,7 @@ def standin_section() -> list[str]:
                 cells.append("not run")
             else:
                 status = "passes" if run["passed"] else f"fails: `{run['error']}`"
-                sha = run.get("code_sha")
-                earlier = (
-                    " (code not recorded)"
-                    if sha is None
-                    else ""
-                    if sha == run_standin.code_sha(NOTEBOOK_DIR / name)
-                    else " (earlier code)"
-                )
+                earlier = run_standin.code_note(run, NOTEBOOK_DIR / name)
                 cells.append(f"{status}, {run['seconds']:.0f} s, {run['peak_gib']:.2f} GiB{earlier}")
         lines.append(f"| {name[:2]} | " + " | ".join(cells) + " |")
     return lines + [""]

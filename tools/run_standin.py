@@ -48,6 +48,14 @@ def code_sha(path: Path) -> str:
     return hashlib.sha256(code.encode()).hexdigest()[:12]
 
 
+def code_note(run: dict, path: Path) -> str:
+    """ "" if `run` ran `path`'s current code; else " (earlier code)", or " (code not recorded)" for an old record."""
+    sha = run.get("code_sha")
+    if sha is None:
+        return " (code not recorded)"
+    return "" if sha == code_sha(path) else " (earlier code)"
+
+
 def run(path: Path, timeout: int = 1200) -> dict:
     """Execute one notebook on the stand-in; return its status, wall time, peak RSS and per-cell peaks."""
     nb = nbformat.read(path, as_version=4)
