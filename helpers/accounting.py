@@ -1,4 +1,4 @@
-"""The privacy accountant call of notebook 07, saved for the notebooks after it: ε of secret Poisson-sampled rounds."""
+"""Notebook 07's privacy accountant call, saved for the notebooks and studies after it."""
 
 from __future__ import annotations
 
@@ -7,21 +7,21 @@ import math
 import dp_accounting
 
 
+# --- saved from the notebooks by tools/save_code.py: edit the code there, then run the tool ---
+# notebook 07_differential_privacy.ipynb
 def poisson_epsilon(noise_multiplier: float, sampling_rate: float, rounds: int, delta: float) -> float:
-    """ε at `delta` for `rounds` rounds, each a Gaussian mechanism on a Poisson sample at `sampling_rate` (RDP).
-
-    Notebook 07 writes this out: every client joins each round independently with probability `sampling_rate`,
-    drawn from a secret generator, and the aggregator adds Gaussian noise of `noise_multiplier` times the clip.
-    Noise 0 gives no guarantee at all: ε is infinite.
-    """
+    """ε at `delta` for `rounds` rounds, each a Gaussian mechanism on a Poisson sample at `sampling_rate` (RDP)."""
     if noise_multiplier < 0 or not 0 < sampling_rate <= 1 or rounds < 1 or not 0 < delta < 1:
         raise ValueError(
-            f"Need noise_multiplier >= 0, 0 < sampling_rate <= 1, rounds >= 1 and 0 < delta < 1; got "
-            f"{noise_multiplier}, {sampling_rate}, {rounds}, {delta}."
+            f"Need noise_multiplier >= 0, 0 < sampling_rate <= 1, rounds >= 1 and 0 < delta < 1; "
+            f"got {noise_multiplier}, {sampling_rate}, {rounds}, {delta}."
         )
-    if noise_multiplier == 0:
+    if noise_multiplier == 0:  # clipping alone: no guarantee at all
         return math.inf
     accountant = dp_accounting.rdp.RdpAccountant()
     event = dp_accounting.PoissonSampledDpEvent(sampling_rate, dp_accounting.GaussianDpEvent(noise_multiplier))
     accountant.compose(dp_accounting.SelfComposedDpEvent(event, rounds))
     return accountant.get_epsilon(delta)
+
+
+# --- end of saved code ---

@@ -1,4 +1,5 @@
-"""The FedAvg builder that notebook 01 writes out by hand and everything after it reuses."""
+"""The FedAvg builder that notebook 01 writes out by hand and everything after it reuses, and the processes that
+notebooks 04 and 07 define and save here."""
 
 from __future__ import annotations
 
@@ -42,3 +43,44 @@ def build_fedavg(
         model_aggregator=model_aggregator,
         loop_implementation=loop_implementation,
     )
+
+
+# --- saved from the notebooks by tools/save_code.py: edit the code there, then run the tool ---
+# notebook 04_models_and_server_optimizers.ipynb
+def server_optimizer_contenders(model_fn) -> dict[str, tff.learning.templates.LearningProcess]:
+    """FedAvg, FedAdam, FedYogi and FedProx, all with the clients' SGD at 0.02, by the names the table gives them."""
+    sgd, optimizers = tff.learning.optimizers.build_sgdm, tff.learning.optimizers
+    fed_avg, fed_prox = tff.learning.algorithms.build_weighted_fed_avg, tff.learning.algorithms.build_weighted_fed_prox
+    return {
+        "FedAvg (client_lr 0.02)": build_fedavg(model_fn, 0.02),
+        "FedAdam (server Adam 0.01)": fed_avg(
+            model_fn,
+            client_optimizer_fn=sgd(learning_rate=0.02),
+            server_optimizer_fn=optimizers.build_adam(learning_rate=0.01),
+        ),
+        "FedYogi (server Yogi 0.01)": fed_avg(
+            model_fn,
+            client_optimizer_fn=sgd(learning_rate=0.02),
+            server_optimizer_fn=optimizers.build_yogi(learning_rate=0.01),
+        ),
+        "FedProx (mu 0.1)": fed_prox(
+            model_fn,
+            proximal_strength=0.1,
+            client_optimizer_fn=sgd(learning_rate=0.02),
+            server_optimizer_fn=sgd(learning_rate=1.0),
+        ),
+    }
+
+
+# notebook 07_differential_privacy.ipynb
+def build_dp_fedavg(
+    model_fn, client_lr: float, *, noise_multiplier: float, clients_per_round: int, clip: float
+) -> tff.learning.templates.LearningProcess:
+    """DP-FedAvg: the unweighted mean of client updates clipped to L2 norm `clip`, plus Gaussian noise."""
+    dp_mean = tff.aggregators.DifferentiallyPrivateFactory.gaussian_fixed(
+        noise_multiplier=noise_multiplier, clients_per_round=clients_per_round, clip=clip
+    )  # noise std: z * clip
+    return build_fedavg(model_fn, client_lr, weighted=False, model_aggregator=dp_mean)
+
+
+# --- end of saved code ---

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 from typing import Optional, Sequence
 
 import numpy as np
+import tensorflow as tf
 import tensorflow_federated as tff
 
 
@@ -89,23 +91,18 @@ def to_client_data(
     )
 
 
-def with_broken_clients(
-    client_data: tff.simulation.datasets.ClientData, every: int = 10, factor: float = 1000.0
-) -> tuple[tff.simulation.datasets.ClientData, list[str]]:
-    """Notebook 08's faulty sensors: every `every`-th client's ink reads `factor` times too strong; the rest unchanged.
-
-    Returns the federation, built with TFF's `ClientData.from_clients_and_tf_fn` so that TFF can build each dataset
-    from its id inside its runtime, and the sorted ids of the broken clients.
-    """
-    import collections
-
-    import tensorflow as tf
-
+# --- saved from the notebooks by tools/save_code.py: edit the code there, then run the tool ---
+# notebook 08_compression_secure_robust_aggregation.ipynb
+def with_broken_clients(client_data, every: int = 10, factor: float = 1000.0):
+    """Every `every`-th client's sensor reads its ink `factor` times too strong; returns the data and their ids."""
     if every < 1:
         raise ValueError(f"every must be at least 1, got {every}.")
-    broken = sorted(client_data.client_ids[::every])
+    broken = sorted(client_data.client_ids[::every])  # a list: TensorFlow makes it a constant where it is traced
 
     def client_dataset(client_id):
+        # TFF builds client datasets from their ids inside its runtime, so this is TensorFlow code: a `client_id in
+        # broken` test would need the id as a Python string. tf.where keeps a healthy client's pixels as stored
+        # (EMNIST stores 1.0 = background).
         is_broken = tf.reduce_any(tf.equal(client_id, broken))
         return client_data.serializable_dataset_fn(client_id).map(
             lambda e: collections.OrderedDict(
@@ -114,3 +111,6 @@ def with_broken_clients(
         )
 
     return tff.simulation.datasets.ClientData.from_clients_and_tf_fn(client_data.client_ids, client_dataset), broken
+
+
+# --- end of saved code ---

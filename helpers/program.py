@@ -299,9 +299,10 @@ def cli_fields() -> list[dataclasses.Field]:
 
 def config_from_args(args: argparse.Namespace) -> ProgramConfig:
     """The `ProgramConfig` that the parsed command line names."""
-    names = {f.name for f in dataclasses.fields(RoundSettings)} - set(PROGRAM_FIXED)
-    rounds = RoundSettings(**{name: getattr(args, name) for name in names})
-    return ProgramConfig(rounds=rounds, client_lr=args.client_lr, server_lr=args.server_lr)
+    values = {f.name: getattr(args, f.name) for f in cli_fields()}  # the same fields that built the parser
+    in_rounds = {f.name for f in dataclasses.fields(RoundSettings)}
+    rounds = RoundSettings(**{name: value for name, value in values.items() if name in in_rounds})
+    return ProgramConfig(rounds=rounds, **{name: value for name, value in values.items() if name not in in_rounds})
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

@@ -188,13 +188,7 @@ class PrivateWorker:
 
     def stop(self) -> None:
         """Stop the worker (closing the lifeline ends it) and remove its socket folder."""
-        if self.process.stdin and not self.process.stdin.closed:
-            self.process.stdin.close()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        end_process(self.process, lifeline=True)
         if self.owns_directory:
             shutil.rmtree(self.directory, ignore_errors=True)
         if self.client_cache is not None:
@@ -280,9 +274,17 @@ def private_test_context() -> Any:
     return remote_test_context(worker.address)
 
 
-def end_process(process: subprocess.Popen) -> None:
-    """Terminate a worker process if it still runs, wait for it, and kill it if it has not stopped within 10 s."""
-    if process.poll() is None:
+def end_process(process: subprocess.Popen, *, lifeline: bool = False) -> None:
+    """Ask a worker process to end, wait for it, and kill it if it has not stopped within 10 s.
+
+    Args:
+      process: the worker (or the forwarder in front of one).
+      lifeline: the process ends when its stdin closes (`PrivateWorker`'s forwarder): close it instead of sending
+        SIGTERM, so that the forwarder can stop its worker and remove its folders.
+    """
+    if lifeline and process.stdin and not process.stdin.closed:
+        process.stdin.close()
+    elif process.poll() is None:
         process.terminate()
     try:
         process.wait(timeout=10)

@@ -111,7 +111,7 @@ def test_numbers_in_the_text_come_from_outputs_code_or_a_citation(path: Path) ->
 
 @pytest.mark.parametrize("page", [p for p in number_check.DOCS if p.exists()], ids=lambda p: p.name)
 def test_numbers_in_the_readme_and_docs_come_from_outputs_or_committed_json(page: Path) -> None:
-    """README and docs numbers are generated from notebook outputs or benchmarks/*.json, or cited as published."""
+    """README and docs numbers come from notebook outputs or the JSON in benchmarks/ and studies/, or are cited."""
     unsupported = number_check.unsupported_in_doc(page)
     assert not unsupported, (
         f"{page.name}: numbers that no notebook output or committed JSON holds (line, number): {unsupported}"

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers.data import replaced_atomically
 from helpers.partitions import dirichlet_partition
 
 NUM_CLIENTS = 100
@@ -129,8 +130,8 @@ def build(tarball: Path, output: Path, num_clients: int = NUM_CLIENTS) -> str:
         con.execute("VACUUM")
         con.close()
         compressed = lzma.compress(db_path.read_bytes(), preset=9 | lzma.PRESET_EXTREME)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(compressed)
+    with replaced_atomically(output) as partial:  # a reader sees the old sample or the new one, never half of it
+        partial.write_bytes(compressed)
     return hashlib.sha256(compressed).hexdigest()
 
 

@@ -38,7 +38,8 @@ from build_emnist_sample import (  # noqa: E402  (same folder, same format)
     serialize,
 )
 
-from helpers.data import is_standin  # noqa: E402  (the loader's own test: the file has our "standin" table)
+# is_standin: the loader's own test (the file has our "standin" table); replaced_atomically: one writer of whole files
+from helpers.data import is_standin, replaced_atomically  # noqa: E402
 
 NUM_WRITERS = 3383
 NUM_TRAIN = 341_873
@@ -131,37 +132,34 @@ def build(
     rng = np.random.default_rng(style.seed)
     weights = rng.lognormal(0.0, 0.5, num_writers)
     train_sizes, test_sizes = writer_sizes(num_train, rng, weights), writer_sizes(num_test, rng, weights)
-    partial = output.with_name(output.name + ".partial")
-    partial.parent.mkdir(parents=True, exist_ok=True)
-    partial.unlink(missing_ok=True)
-    con = sqlite3.connect(partial)
-    create_emnist_tables(con)
-    con.execute("CREATE TABLE standin (note TEXT NOT NULL)")
-    con.execute("INSERT INTO standin VALUES (?)", (STANDIN_NOTE,))
-    started = time.monotonic()
-    for w in range(num_writers):
-        client_id = f"f{w // 100:04d}_{w % 100:02d}"
-        hand, mix = writer_style(rng, style), rng.dirichlet(np.full(10, style.label_alpha))
-        n = int(train_sizes[w] + test_sizes[w])
-        digit_labels = rng.choice(10, size=n, p=mix)
-        picks = np.array([rng.choice(by_label[d]) for d in digit_labels])
-        pixels = 1.0 - draw(images[picks], hand, rng)  # EMNIST: 1.0 = background
-        for split, part in (
-            ("digits_only_train", slice(0, int(train_sizes[w]))),
-            ("digits_only_test", slice(int(train_sizes[w]), n)),
-        ):
-            rows = [
-                (split, client_id, serialize(p.astype(np.float32), int(y)))
-                for p, y in zip(pixels[part], digit_labels[part])
-            ]
-            con.executemany("INSERT INTO examples VALUES (?, ?, ?)", rows)
-            con.execute("INSERT INTO client_metadata VALUES (?, ?, ?)", (client_id, split, len(rows)))
-        if w % 500 == 0:
-            print(f"  writer {w:,}/{num_writers:,} ({time.monotonic() - started:.0f} s)", flush=True)
-    con.execute("CREATE INDEX examples_split_client ON examples (split_name, client_id)")
-    con.commit()
-    con.close()
-    partial.replace(output)  # atomic: the loader never sees a half-written file
+    with replaced_atomically(output) as partial:  # the loader never sees a half-written file
+        con = sqlite3.connect(partial)
+        create_emnist_tables(con)
+        con.execute("CREATE TABLE standin (note TEXT NOT NULL)")
+        con.execute("INSERT INTO standin VALUES (?)", (STANDIN_NOTE,))
+        started = time.monotonic()
+        for w in range(num_writers):
+            client_id = f"f{w // 100:04d}_{w % 100:02d}"
+            hand, mix = writer_style(rng, style), rng.dirichlet(np.full(10, style.label_alpha))
+            n = int(train_sizes[w] + test_sizes[w])
+            digit_labels = rng.choice(10, size=n, p=mix)
+            picks = np.array([rng.choice(by_label[d]) for d in digit_labels])
+            pixels = 1.0 - draw(images[picks], hand, rng)  # EMNIST: 1.0 = background
+            for split, part in (
+                ("digits_only_train", slice(0, int(train_sizes[w]))),
+                ("digits_only_test", slice(int(train_sizes[w]), n)),
+            ):
+                rows = [
+                    (split, client_id, serialize(p.astype(np.float32), int(y)))
+                    for p, y in zip(pixels[part], digit_labels[part])
+                ]
+                con.executemany("INSERT INTO examples VALUES (?, ?, ?)", rows)
+                con.execute("INSERT INTO client_metadata VALUES (?, ?, ?)", (client_id, split, len(rows)))
+            if w % 500 == 0:
+                print(f"  writer {w:,}/{num_writers:,} ({time.monotonic() - started:.0f} s)", flush=True)
+        con.execute("CREATE INDEX examples_split_client ON examples (split_name, client_id)")
+        con.commit()
+        con.close()
     return {"writers": num_writers, "train": num_train, "test": num_test}
 
 

@@ -13,8 +13,8 @@ versions (Python 3.11, TFF 0.87.0, Colab 2026.08: a number after a software name
 A number is supported by the notebook's own outputs and code (its settings), by the outputs of a notebook the same
 markdown cell names ("notebook 03"), or by a citation in the cell's metadata, `"cited": {"0.336": "source"}`; a
 citation that names a JSON file in the repository is checked against that file's numbers. README and docs numbers
-must appear in a notebook's outputs or in one of the committed JSON results (benchmarks/*.json), or be cited in the
-page itself by a comment `<!-- cited 0.336: where it comes from -->` (a published number, not one of ours).
+must appear in a notebook's outputs or in one of the committed JSON results (in benchmarks/ and studies/), or be
+cited in the page itself by a comment `<!-- cited 0.336: where it comes from -->` (a published number, not one of ours).
 """
 
 from __future__ import annotations
@@ -169,7 +169,9 @@ def unsupported_in_notebook(
                 continue
             cite = cited.get(number, "")
             if cite.endswith(".json"):
-                if number not in json_numbers(root / cite):
+                if not (root / cite).is_file():
+                    missing.append((i, f"{number} (cited from {cite}, which does not exist: fix the metadata)"))
+                elif number not in json_numbers(root / cite):
                     missing.append((i, f"{number} (not in {cite})"))
                 continue
             if not cite:
@@ -180,7 +182,8 @@ def unsupported_in_notebook(
 def unsupported_in_doc(path: Path, notebooks: Iterable[Path] = NOTEBOOKS, root: Path = ROOT) -> list[tuple[int, str]]:
     """(line, number) for each number a Markdown page states that no notebook output or committed JSON holds."""
     printed = "\n".join(outputs(c) for p in notebooks for c in cells(p))
-    committed = set().union(*(json_numbers(p) for p in sorted((root / "benchmarks").glob("*.json"))))
+    results = [p for folder in ("benchmarks", "studies") for p in sorted((root / folder).glob("*.json"))]
+    committed = set().union(*(json_numbers(p) for p in results))
     text = path.read_text()
     committed |= set(re.findall(r"<!-- cited (\S+?): ", text))
     missing = []

@@ -1,7 +1,7 @@
 """Run-to-run spread of the unseeded runs of notebooks 07 and 08: DP-FedAvg at each noise level, and quantized FedAvg.
 
-    uv run python -m benchmarks.spread                  # 8 executions, about 6 min on 2 cores
-    uv run python -m benchmarks.spread --executions 2 --out /tmp/spread.json
+    uv run python -m studies.spread                  # 8 executions, about 6 min on 2 cores
+    uv run python -m studies.spread --executions 2 --out /tmp/spread.json
 
 TFF draws DP noise and the quantizer's random rounding from unseeded generators, and the DP runs draw their
 cohorts by secret Poisson sampling, on purpose. So these accuracies differ between executions, and notebooks 07
@@ -25,8 +25,8 @@ def measure(executions: int) -> dict[str, dict[str, list[float]]]:
     """Return {"dp": {noise: [accuracy per execution]}, "quantized": {bits: [...]}} for notebook 07's settings."""
     import tensorflow_federated as tff
 
-    from benchmarks.sample_setup import sample_setup
-    from helpers.algorithms import build_fedavg
+    from helpers.algorithms import build_dp_fedavg, build_fedavg
+    from studies.sample_setup import sample_setup
 
     _, _, model_fn, runs = sample_setup()
     results: dict[str, dict[str, list[float]]] = {
@@ -35,10 +35,7 @@ def measure(executions: int) -> dict[str, dict[str, list[float]]]:
     }
     for execution in range(executions):
         for z in NOISE_MULTIPLIERS:
-            aggregator = tff.aggregators.DifferentiallyPrivateFactory.gaussian_fixed(
-                noise_multiplier=z, clients_per_round=10, clip=1.0
-            )
-            process = build_fedavg(model_fn, 0.1, weighted=False, model_aggregator=aggregator)
+            process = build_dp_fedavg(model_fn, 0.1, noise_multiplier=z, clients_per_round=10, clip=1.0)
             history = runs.run(
                 f"DP noise {z}, execution {execution}", process, num_rounds=10, eval_every=10, sampling="poisson"
             )

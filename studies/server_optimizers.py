@@ -1,10 +1,11 @@
 """Seed-to-seed spread of notebook 04's comparison: FedAvg, FedAdam, FedYogi and FedProx, all at client_lr 0.02.
 
-    uv run python -m benchmarks.server_optimizers     # 5 seeds, about 4 min on 2 cores; writes server_optimizers.json
+    uv run python -m studies.server_optimizers     # 5 seeds, about 4 min on 2 cores; writes server_optimizers.json
 
 Notebook 04 runs each algorithm once, with seed 0, and quotes the spread measured here before it claims an order.
 The seed picks each round's clients and the clients' local shuffles; everything else is notebook 04's: the sample,
-the seed model, 20 rounds of 10 clients, 5 local epochs, batches of 20, test accuracy on the pooled test set.
+the seed model, 20 rounds of 10 clients, 5 local epochs, batches of 20, test accuracy on the pooled test set. The four
+processes are the ones notebook 04 defines and saves, `helpers.algorithms.server_optimizer_contenders`.
 """
 
 from __future__ import annotations
@@ -13,38 +14,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SEEDS = (0, 1, 2, 3, 4)
-
-
-def contenders(model_fn: Callable[[], Any]) -> dict[str, Any]:
-    """Notebook 04's four processes, by the names the notebook gives them."""
-    import tensorflow_federated as tff
-
-    from helpers.algorithms import build_fedavg
-
-    sgd, opt = tff.learning.optimizers.build_sgdm, tff.learning.optimizers
-    return {
-        "FedAvg (client_lr 0.02)": build_fedavg(model_fn, 0.02),
-        "FedAdam (server Adam 0.01)": tff.learning.algorithms.build_weighted_fed_avg(
-            model_fn,
-            client_optimizer_fn=sgd(learning_rate=0.02),
-            server_optimizer_fn=opt.build_adam(learning_rate=0.01),
-        ),
-        "FedYogi (server Yogi 0.01)": tff.learning.algorithms.build_weighted_fed_avg(
-            model_fn,
-            client_optimizer_fn=sgd(learning_rate=0.02),
-            server_optimizer_fn=opt.build_yogi(learning_rate=0.01),
-        ),
-        "FedProx (mu 0.1)": tff.learning.algorithms.build_weighted_fed_prox(
-            model_fn,
-            proximal_strength=0.1,
-            client_optimizer_fn=sgd(learning_rate=0.02),
-            server_optimizer_fn=sgd(learning_rate=1.0),
-        ),
-    }
 
 
 GAPS = {
@@ -70,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if len(args.seeds) < 3:
         parser.error("--seeds needs at least 3 seeds: a spread of fewer says little")
-    from benchmarks.sample_setup import sample_setup
+    from helpers.algorithms import server_optimizer_contenders
+    from studies.sample_setup import sample_setup
 
     _, _, model_fn, runs = sample_setup()
     results = {
@@ -78,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             name: runs.run(f"{name}, seed {seed}", process, num_rounds=20, eval_every=20, seed=seed)["test_accuracy"][
                 -1
             ]
-            for name, process in contenders(model_fn).items()
+            for name, process in server_optimizer_contenders(model_fn).items()
         }
         for seed in args.seeds
     }

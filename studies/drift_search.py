@@ -1,6 +1,6 @@
 """Look for client drift on the sample: does more local work hurt FedAvg's linear model on strongly skewed clients?
 
-    uv run python -m benchmarks.drift_search     # about 1 min on 2 cores; writes drift_search.json
+    uv run python -m studies.drift_search     # about 1 min on 2 cores; writes drift_search.json
 
 Notebook 03 quotes the result. For three seeds, the sample's 9,000 train digits are dealt to 100 clients of 90 with
 a Dirichlet(0.1) label mix, and FedAvg runs 10 rounds at `client_lr` 2.0 with 5 and with 20 local epochs.
@@ -20,9 +20,9 @@ def main() -> int:
     """Run the search and write drift_search.json."""
     import numpy as np
 
-    from benchmarks.sample_setup import sample_setup
     from helpers.algorithms import build_fedavg
     from helpers.partitions import dirichlet_partition, pool_examples, to_client_data
+    from studies.sample_setup import sample_setup
 
     train, _, model_fn, runs = sample_setup()
     pixels, labels = pool_examples(train)

@@ -1,4 +1,7 @@
-"""The setup shared by the benchmarks that train on the sample: private runtime, seed, data, model and `Runs`."""
+"""The setup the studies share, as every notebook's first cells make it: private runtime, seed, sample, model, `Runs`.
+
+It calls the same helpers as those cells, with the course's settings; what each study changes is in the study.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,114 @@
+"""Run-to-run spread of notebooks 09 and 10's unseeded numbers: execute them several times and collect their runs.
+
+    uv run python -m studies.attack_spread                  # 5 executions of each, about 7 min on 2 cores
+    uv run python -m studies.attack_spread --executions 2 --out /tmp/attack_spread.json
+
+The DP runs of notebooks 09 (reconstruction under noise) and 10 (membership inference and the canary audit) draw
+their noise and their Poisson cohorts from unseeded generators, on purpose, so their correlations, membership
+AUCs, test accuracies, canary guesses and ε lower bounds differ between executions. Each execution already repeats
+every noise level several times; this collects those per-run numbers over whole executions of the notebooks as
+committed (a temporary copy is executed, never the notebook itself), so that the margins of their checks can be
+held against more runs than one execution shows. Results go to `attack_spread.json`.
+
+The numbers are read from the notebooks' own variables, not from what they print: after the last cell of each copy
+the study runs one more, `RECORDS[notebook]`, which prints them as JSON. A renamed variable fails that cell, and
+`tests/test_studies.py` checks that every name it reads is assigned in the notebook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+NOTEBOOK_DIR = HERE.parent / "notebooks"
+MARK = "ATTACK_SPREAD_RECORD "
+# The cell run after each notebook: its per-run numbers by noise level (str(z), or "none" for the undefended runs).
+RECORDS = {
+    "09_reconstruction_attacks.ipynb": """
+import json
+print("ATTACK_SPREAD_RECORD " + json.dumps({"dp_reconstruction": {str(z): values for z, values in dp_recon.items()}}))
+""",
+    "10_membership_inference_and_audits.ipynb": """
+import json
+_columns = {"test_accuracy": lambda r: r[0], "example_auc": lambda r: r[1].auc,
+            "example_advantage": lambda r: r[1].advantage, "writer_auc": lambda r: r[2].auc,
+            "writer_advantage": lambda r: r[2].advantage}
+_record = {name: {str(z): [float(get(r)) for r in rows] for z, rows in membership.items()}
+           for name, get in _columns.items()}
+_record["canaries_correct"] = {str(z): [int(c) for c, _ in rows] for z, rows in audit.items()}
+_record["epsilon_lower_bound"] = {str(z): [float(e) for _, e in rows] for z, rows in audit.items()}
+print("ATTACK_SPREAD_RECORD " + json.dumps(_record))
+""",
+}
+
+
+def record(cell_outputs: list[dict]) -> dict[str, dict[str, list[float]]]:
+    """The numbers the record cell printed, from its outputs.
+
+    Raises:
+      RuntimeError: the cell printed no record (it failed: the error names the missing variable).
+    """
+    for output in cell_outputs:
+        if output.get("name") == "stdout" and MARK in "".join(output["text"]):
+            text = "".join(output["text"])
+            return json.loads(text.split(MARK, 1)[1])
+    errors = [f"{o['ename']}: {o['evalue']}" for o in cell_outputs if o["output_type"] == "error"]
+    raise RuntimeError(f"the record cell printed no numbers: {errors or 'no output'}")
+
+
+def measure(executions: int) -> dict:
+    """Execute copies of notebooks 09 and 10 `executions` times; return every run's numbers per noise level, and
+    their ranges."""
+    import nbformat
+
+    from tools.repo import notebook_client
+
+    os.environ["FL_DATA"] = "sample"
+    results: dict = {"executions": executions, "sampling_rate_fixed": True, "runs": {}, "failed_checks": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for execution in range(executions):
+            for name, code in RECORDS.items():
+                notebook = NOTEBOOK_DIR / name
+                copy = Path(tmp) / name
+                shutil.copy(notebook, copy)
+                nb = nbformat.read(copy, as_version=4)
+                nb.cells.append(nbformat.v4.new_code_cell(code))
+                # allow_errors: a failed check is itself a result (how often does a margin fail?); later cells run on.
+                notebook_client(nb, notebook, timeout=900, allow_errors=True).execute()
+                failed = [
+                    o["evalue"] for c in nb.cells[:-1] for o in c.get("outputs", []) if o["output_type"] == "error"
+                ]
+                results["failed_checks"].extend(failed)
+                for column, by_noise in record(nb.cells[-1].outputs).items():
+                    for z, values in by_noise.items():
+                        results["runs"].setdefault(column, {}).setdefault(z, []).extend(values)
+            print(f"execution {execution + 1}/{executions} done", flush=True)
+    results["summary"] = {
+        name: {z: [min(v), max(v)] for z, v in by_noise.items()} for name, by_noise in results["runs"].items()
+    }
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--executions", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=HERE / "attack_spread.json")
+    args = parser.parse_args(argv)
+    if args.executions < 1:
+        parser.error("--executions must be at least 1.")
+    results = measure(args.executions)
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    print(json.dumps(results["summary"], indent=1))
+    print(f"failed checks in {args.executions} executions: {results['failed_checks'] or 'none'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

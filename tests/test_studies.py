@@ -1,0 +1,91 @@
+"""The studies behind the notebooks' claims: their command lines, their committed results, and what they read."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_spread_needs_two_executions() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "studies.spread", "--executions", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2 and "at least 2" in result.stderr
+
+
+def test_spread_and_drift_results_hold_what_the_notebooks_quote() -> None:
+    spread = json.loads((ROOT / "studies" / "spread.json").read_text())
+    assert spread["executions"] == len(spread["dp"]["1.0"]) == len(spread["quantized"]["2"]) >= 8
+    assert max(spread["dp"]["1.0"]) < min(spread["dp"]["0.0"]) - 0.10, "notebook 07's margin held in every execution"
+    drift = json.loads((ROOT / "studies" / "drift_search.json").read_text())
+    assert sorted(drift) == ["0", "1", "2"] and all(set(row) == {"5", "20"} for row in drift.values())
+
+
+def test_server_optimizer_study_runs_the_processes_notebook_04_saved() -> None:
+    """The study's names are the ones notebook 04's table prints, and its gaps name only those."""
+    from studies.server_optimizers import GAPS
+
+    source = "".join(
+        c.source for c in nbformat.read(ROOT / "notebooks" / "04_models_and_server_optimizers.ipynb", 4).cells
+    )
+    assert "#@save helpers/algorithms.py\ndef server_optimizer_contenders(" in source
+    assert all(name in source for pair in GAPS.values() for name in pair)
+
+
+def _assigned(notebook: Path) -> set[str]:
+    names: set[str] = set()
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        if cell.cell_type == "code":
+            for node in ast.walk(ast.parse(cell.source)):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    names.add(node.id)
+    return names
+
+
+def _read(code: str) -> set[str]:
+    tree = ast.parse(code)
+    stored = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    arguments = {a.arg for n in ast.walk(tree) if isinstance(n, ast.Lambda) for a in n.args.args}
+    loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return loaded - stored - arguments - set(dir(builtins))
+
+
+def test_attack_spread_reads_only_names_the_notebooks_assign() -> None:
+    """The record cell reads the notebooks' variables: renaming one in a notebook fails here, not in a long study."""
+    from studies.attack_spread import NOTEBOOK_DIR, RECORDS
+
+    for name, code in RECORDS.items():
+        read = _read(code) - {"json"}
+        assert read, name
+        assert read <= _assigned(NOTEBOOK_DIR / name), (
+            f"{name}: the record cell reads {read - _assigned(NOTEBOOK_DIR / name)}"
+        )
+    assert _read(RECORDS["09_reconstruction_attacks.ipynb"]) - {"json"} == {"dp_recon"}
+    assert _read(RECORDS["10_membership_inference_and_audits.ipynb"]) - {"json"} == {"membership", "audit"}
+
+
+def test_attack_spread_record_is_read_from_the_cell_or_fails_with_the_cells_error() -> None:
+    from studies.attack_spread import MARK, record
+
+    printed = [
+        {"output_type": "stream", "name": "stdout", "text": MARK + json.dumps({"x": {"0.5": [0.1, 0.2]}}) + "\n"}
+    ]
+    assert record(printed) == {"x": {"0.5": [0.1, 0.2]}}
+    failed = [
+        {"output_type": "error", "ename": "NameError", "evalue": "name 'dp_recon' is not defined", "traceback": []}
+    ]
+    with pytest.raises(RuntimeError, match="NameError: name 'dp_recon' is not defined"):
+        record(failed)
