@@ -14,6 +14,7 @@ folder also rewrites the benchmark block of CONTRIBUTING.md. Nothing here assert
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import functools
 import os
@@ -29,7 +30,7 @@ from typing import Any, Callable, Optional, Sequence
 import psutil
 
 from benchmarks.memory import TreeRss
-from benchmarks.report import COLD, UNCACHED, plot, render_markdown, render_readme_block, update_readme
+from benchmarks.report import COLD, MATERIALISED, UNCACHED, plot, render_markdown, render_readme_block, update_readme
 from benchmarks.results import (
     Loop,
     Machine,
@@ -134,15 +135,18 @@ def time_tff_rounds(
     by_id: bool = False,
     seed: int = 0,
     cache: Optional[ClientCache] = None,
+    materialised: bool = False,
 ) -> tuple[list[float], list[int], list[Any]]:
     """Run TFF FedAvg over `rounds`; return each round's seconds, examples processed, and the final trainable weights.
 
     With `by_id`, `rounds` hold client ids and TFF builds each client's dataset from its id inside its runtime, as
     `helpers.runs.train` has it, keeping each client's examples in `cache` after its first read if one is given;
-    otherwise they hold the datasets themselves.
+    otherwise they hold the datasets themselves. With `materialised`, the clients train with the loop of
+    `benchmarks/client_loop.py` instead of `build_fedavg`'s.
     """
     import tensorflow_federated as tff
 
+    from benchmarks.client_loop import materialised_client_loop
     from helpers.algorithms import build_fedavg
     from helpers.data import client_dataset_computation
     from helpers.models import linear_model, make_model_fn
@@ -151,9 +155,9 @@ def time_tff_rounds(
         spec = _round_data([rounds[0][:1]], seed)[0][0].element_spec  # one client's dataset, for its structure
         cache_dir = cache.folder_for(_sample_train()) if cache is not None else None
         dataset_computation = client_dataset_computation(_sample_train(), cache_dir, seed=seed)
-        process = tff.simulation.compose_dataset_computation_with_learning_process(
-            dataset_computation, build_fedavg(make_model_fn(linear_model, spec), client_lr)
-        )  # the notebooks' builder
+        with materialised_client_loop() if materialised else contextlib.nullcontext():
+            fedavg = build_fedavg(make_model_fn(linear_model, spec), client_lr)  # the notebooks' builder
+        process = tff.simulation.compose_dataset_computation_with_learning_process(dataset_computation, fedavg)
     else:
         process = _fedavg(rounds[0][0].element_spec, client_lr, loop_implementation)
     state, seconds, examples = process.initialize(), [], []
@@ -398,6 +402,7 @@ def _time_tff_variants(
     iterator = tff.learning.LoopImplementation.DATASET_ITERATOR
     variants = {
         NOTEBOOKS: dict(rounds=cohorts, by_id=True, seed=seed, cache=warm),
+        MATERIALISED: dict(rounds=cohorts, by_id=True, seed=seed, cache=warm, materialised=True),
         COLD: dict(rounds=cohorts, by_id=True, seed=seed),  # given a new, empty cache at each run below
         UNCACHED: dict(rounds=cohorts, by_id=True, seed=seed),
         "TFF, datasets built in the notebook's process from SQLite": dict(rounds=rounds),

@@ -3,12 +3,9 @@ notebooks 04 and 07 define and save here."""
 
 from __future__ import annotations
 
-import contextlib
 from typing import Callable, Optional
 
 import tensorflow_federated as tff
-
-from helpers.loops import materialised_client_loop
 
 
 def build_fedavg(
@@ -18,7 +15,7 @@ def build_fedavg(
     *,
     weighted: bool = True,
     model_aggregator: Optional[tff.aggregators.AggregationFactory] = None,
-    loop_implementation: Optional[tff.learning.LoopImplementation] = tff.learning.LoopImplementation.DATASET_ITERATOR,
+    loop_implementation: tff.learning.LoopImplementation = tff.learning.LoopImplementation.DATASET_ITERATOR,
 ) -> tff.learning.templates.LearningProcess:
     """FedAvg with SGD at `client_lr` on the clients and at `server_lr` on the server, weighted by examples or not.
 
@@ -30,8 +27,7 @@ def build_fedavg(
       model_aggregator: how the updates are averaged; None is TFF's default mean.
       loop_implementation: how a client iterates over its batches. TFF's default is `DATASET_REDUCE`; the default
         here, `DATASET_ITERATOR`, gives the same updates in the same order (identical weights), in less time
-        (benchmarks/RESULTS.md, section 1). None reads each client's batches into tensors once and steps them
-        with `tf.while_loop` (`helpers.loops`): the same updates again.
+        (benchmarks/RESULTS.md, section 1).
 
     Returns:
       TFF's `LearningProcess` for it.
@@ -40,15 +36,13 @@ def build_fedavg(
         tff.learning.algorithms.build_weighted_fed_avg if weighted else tff.learning.algorithms.build_unweighted_fed_avg
     )
     sgd = tff.learning.optimizers.build_sgdm
-    loop = contextlib.nullcontext() if loop_implementation is not None else materialised_client_loop()
-    with loop:
-        return build(
-            model_fn,
-            client_optimizer_fn=sgd(learning_rate=client_lr),
-            server_optimizer_fn=sgd(learning_rate=server_lr),
-            model_aggregator=model_aggregator,
-            loop_implementation=loop_implementation or tff.learning.LoopImplementation.DATASET_ITERATOR,
-        )
+    return build(
+        model_fn,
+        client_optimizer_fn=sgd(learning_rate=client_lr),
+        server_optimizer_fn=sgd(learning_rate=server_lr),
+        model_aggregator=model_aggregator,
+        loop_implementation=loop_implementation,
+    )
 
 
 # --- saved from the notebooks by tools/save_code.py: edit the code there, then run the tool ---

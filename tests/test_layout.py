@@ -11,7 +11,6 @@ HELPERS = Path(__file__).resolve().parents[1] / "helpers"
 INTERNALS = {
     "contexts": "contexts on workers we started (TFF's executors, compiler and value transforms)",
     "seeds": "TensorFlow's rule for the graph seed an eager op gets",
-    "loops": "the clients' training loop, which TFF asks its own loop builder for while it builds a process",
 }
 
 

@@ -1,11 +1,12 @@
-"""The clients' training loop of `helpers.algorithms.build_fedavg`: a client's batches read into tensors once, then
-stepped with `tf.while_loop`.
+"""A client training loop measured as an alternative to TFF's (issue #29), not used by the notebooks: a client's
+batches read into tensors once, then stepped with `tf.while_loop`.
 
 TFF 0.87 offers two loops (`tff.learning.LoopImplementation`): one iterates the client's dataset, the other reduces
-over it. Both pay the dataset's per-step overhead inside the worker. Reading every batch once, in the same order, and
+over it; `helpers.algorithms.build_fedavg` uses the iterator. Reading every batch once, in the same order, and
 stepping over tensors gives the same updates in the same order, so the same weights, bit for bit
-(`tests/test_loops.py`), in less time (benchmarks/RESULTS.md). TFF has no public way to choose another loop, so
-`materialised_client_loop` installs this one while a process is built, and only then.
+(`tests/test_client_loop.py`). Whether it is faster is what `python -m benchmarks` measures (RESULTS.md, section 1).
+TFF has no public way to choose another loop, so `materialised_client_loop` installs this one while a process is
+built, and only then.
 """
 
 from __future__ import annotations
