@@ -19,7 +19,7 @@ import tensorflow_federated as tff
 
 SOURCES = ("auto", "sample", "emnist")
 SAMPLE_FILE = Path(__file__).resolve().parents[1] / "data" / "emnist_sample" / "emnist_all.sqlite.lzma"
-EMNIST_HOST = "storage.googleapis.com"  # where TFF's load_data downloads emnist_all.sqlite.lzma from
+TFF_DATA_HOST = "storage.googleapis.com"  # where TFF's load_data functions download their SQLite files from
 CONNECT_TIMEOUT_S = 5.0
 SQLITE_NAME = "emnist_all.sqlite"  # the file name TFF's load_data looks for in cache_dir
 
@@ -36,7 +36,7 @@ class FederatedData(NamedTuple):
     source: str
 
 
-def is_online(host: str = EMNIST_HOST, timeout: float = CONNECT_TIMEOUT_S, port: int = 443) -> bool:
+def is_online(host: str = TFF_DATA_HOST, timeout: float = CONNECT_TIMEOUT_S, port: int = 443) -> bool:
     """Return True if a TCP connection to `host`:`port` opens within `timeout` seconds."""
     try:
         with socket.create_connection((host, port), timeout=timeout):
@@ -183,12 +183,12 @@ def load_emnist(only_digits: bool = True, source: str = "sample", cache_dir: Opt
             chosen = "emnist"
         elif chosen == "emnist":
             raise DataSourceError(
-                f"Real EMNIST was requested (FL_DATA/source = 'emnist') but {EMNIST_HOST} cannot be reached "
+                f"Real EMNIST was requested (FL_DATA/source = 'emnist') but {TFF_DATA_HOST} cannot be reached "
                 f"within {CONNECT_TIMEOUT_S:.0f} s and {emnist_dir / SQLITE_NAME} does not exist. Go online "
                 "once to download it, or use the offline sample: FL_DATA=sample."
             )
         else:
-            print(f"{EMNIST_HOST} is unreachable; falling back to the offline sample.")
+            print(f"{TFF_DATA_HOST} is unreachable; falling back to the offline sample.")
             chosen = "sample"
     if chosen == "sample":
         if not only_digits:

@@ -8,7 +8,7 @@ from typing import Optional
 import tensorflow_federated as tff
 
 from helpers import data
-from helpers.data import CONNECT_TIMEOUT_S, EMNIST_HOST, DataSourceError, FederatedData
+from helpers.data import CONNECT_TIMEOUT_S, TFF_DATA_HOST, DataSourceError, FederatedData
 
 SAMPLE_FILE = Path(__file__).resolve().parents[1] / "data" / "shakespeare_sample" / "shakespeare.sqlite.lzma"
 SQLITE_NAME = "shakespeare.sqlite"  # the file name TFF's load_data looks for in cache_dir
@@ -34,12 +34,12 @@ def load_shakespeare(source: str = "sample", cache_dir: Optional[str] = None) ->
             chosen = "tff"
         elif chosen == "emnist":
             raise DataSourceError(
-                f"TFF's Shakespeare was requested (FL_DATA/source = 'emnist') but {EMNIST_HOST} cannot be reached "
+                f"TFF's Shakespeare was requested (FL_DATA/source = 'emnist') but {TFF_DATA_HOST} cannot be reached "
                 f"within {CONNECT_TIMEOUT_S:.0f} s and {tff_dir / SQLITE_NAME} does not exist. Go online once to "
                 "download it, or use the offline sample: FL_DATA=sample."
             )
         else:
-            print(f"{EMNIST_HOST} is unreachable; falling back to the offline sample.")
+            print(f"{TFF_DATA_HOST} is unreachable; falling back to the offline sample.")
             chosen = "sample"
     if chosen == "sample":
         folder = data.sample_cache_dir(SAMPLE_FILE, SQLITE_NAME)
