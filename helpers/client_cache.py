@@ -11,6 +11,7 @@ and so what the sample and full-size EMNIST take).
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import shutil
 import tempfile
@@ -33,6 +34,7 @@ class ClientCache:
         self.root = Path(tempfile.mkdtemp(prefix="tff-datasets-", dir=parent))
         self._folders: "weakref.WeakKeyDictionary[Any, Path]" = weakref.WeakKeyDictionary()
         self._numbers = itertools.count()
+        atexit.register(self.remove)  # a cache is temporary: it goes with the process that made it, if not before
 
     def folder_for(self, client_data: Any) -> Optional[str]:
         """The folder that caches `client_data`'s clients; None if it cannot be told apart from later objects."""
@@ -79,6 +81,7 @@ class ClientCache:
     def remove(self) -> None:
         """Delete the folder and everything in it."""
         shutil.rmtree(self.root, ignore_errors=True)
+        atexit.unregister(self.remove)
 
 
 def _remove(files: list[Path]) -> None:

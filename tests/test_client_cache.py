@@ -140,3 +140,20 @@ def test_the_worker_returns_large_freed_buffers_to_the_system() -> None:
     assert binaries, worker.pids()
     environ = Path(f"/proc/{binaries[0]}/environ").read_bytes().split(b"\0")
     assert f"MALLOC_MMAP_THRESHOLD_={4 * 2**20}".encode() in environ
+
+
+def test_a_cache_goes_with_the_process_that_made_it(tmp_path: Path) -> None:
+    """One made outside a worker (the benchmarks make their own) is removed at exit even if nobody calls remove()."""
+    import subprocess
+    import sys
+
+    code = (
+        "from pathlib import Path; from helpers.client_cache import ClientCache; "
+        "print(ClientCache(parent=Path(r'%s')).root)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code % tmp_path], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1]
+    )
+    assert done.returncode == 0, done.stderr
+    root = Path(done.stdout.strip())
+    assert root.parent == tmp_path and not root.exists()
