@@ -65,10 +65,11 @@ def _cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "fl-tutorials"
 
 
-def sample_cache_dir(sample_file: Path = SAMPLE_FILE, sqlite_name: str = SQLITE_NAME) -> Path:
+def sample_cache_dir(
+    sample_file: Path = SAMPLE_FILE, sqlite_name: str = SQLITE_NAME, builder: str = "build_emnist_sample.py"
+) -> Path:
     """Unpack a committed LZMA sample (once per content hash) as `sqlite_name`, the name TFF's loader looks for, and
-    return the folder holding it."""
-    builder = "build_emnist_sample.py" if sqlite_name == SQLITE_NAME else "build_shakespeare_sample.py"
+    return the folder holding it; `builder` is the script in tools/ that rebuilds the sample."""
     if not sample_file.is_file():
         raise DataSourceError(
             f"The offline sample {sample_file} is missing. Restore it with `git checkout -- data/`, "
@@ -168,6 +169,30 @@ def resolve_source(source: str) -> str:
     return chosen
 
 
+def choose_source(source: str, cached_file: Path, data_set: str) -> str:
+    """Pick where to load from: "sample" or "tff" (TFF's download), from `FL_DATA` or `source`.
+
+    "emnist" (TFF's data set) and "auto" take TFF's file when `cached_file` exists or TFF's host is reachable; "auto"
+    falls back to the sample, saying so. `data_set` names the data in messages.
+
+    Raises:
+      DataSourceError: the choice is unknown, or TFF's data was asked for but is neither cached nor reachable.
+    """
+    chosen = resolve_source(source)
+    if chosen == "sample":
+        return "sample"
+    if cached_file.is_file() or is_online():
+        return "tff"
+    if chosen == "emnist":
+        raise DataSourceError(
+            f"{data_set} was requested (FL_DATA/source = 'emnist') but {TFF_DATA_HOST} cannot be reached "
+            f"within {CONNECT_TIMEOUT_S:.0f} s and {cached_file} does not exist. Go online "
+            "once to download it, or use the offline sample: FL_DATA=sample."
+        )
+    print(f"{TFF_DATA_HOST} is unreachable; falling back to the offline sample.")
+    return "sample"
+
+
 def load_emnist(only_digits: bool = True, source: str = "sample", cache_dir: Optional[str] = None) -> FederatedData:
     """Load federated EMNIST with TFF's loader, from the offline sample (default) or the real data set; say which.
 
@@ -175,21 +200,8 @@ def load_emnist(only_digits: bool = True, source: str = "sample", cache_dir: Opt
     loads real EMNIST, from `cache_dir`/emnist_all.sqlite if it is there, else TFF's download; `"auto"` takes real
     EMNIST when cached or reachable and the sample otherwise.
     """
-    chosen = resolve_source(source)
     emnist_dir = Path(cache_dir) if cache_dir else Path.home() / ".tff"
-    if chosen in ("auto", "emnist"):
-        cached = (emnist_dir / SQLITE_NAME).is_file()
-        if cached or is_online():
-            chosen = "emnist"
-        elif chosen == "emnist":
-            raise DataSourceError(
-                f"Real EMNIST was requested (FL_DATA/source = 'emnist') but {TFF_DATA_HOST} cannot be reached "
-                f"within {CONNECT_TIMEOUT_S:.0f} s and {emnist_dir / SQLITE_NAME} does not exist. Go online "
-                "once to download it, or use the offline sample: FL_DATA=sample."
-            )
-        else:
-            print(f"{TFF_DATA_HOST} is unreachable; falling back to the offline sample.")
-            chosen = "sample"
+    chosen = choose_source(source, emnist_dir / SQLITE_NAME, "Real EMNIST")
     if chosen == "sample":
         if not only_digits:
             raise DataSourceError(
@@ -208,7 +220,7 @@ def load_emnist(only_digits: bool = True, source: str = "sample", cache_dir: Opt
     prefix = "digits_only" if only_digits else "all"
     (n_clients, n_train), (_, n_test) = sizes[f"{prefix}_train"], sizes[f"{prefix}_test"]
     print(f"Data: {label}: {n_clients} clients, {n_train:,} train and {n_test:,} test examples.")
-    return FederatedData(train, test, "emnist" if chosen == "emnist" else "sample")
+    return FederatedData(train, test, "emnist" if chosen == "tff" else "sample")
 
 
 def preprocess(

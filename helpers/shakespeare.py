@@ -8,7 +8,7 @@ from typing import Optional
 import tensorflow_federated as tff
 
 from helpers import data
-from helpers.data import CONNECT_TIMEOUT_S, TFF_DATA_HOST, DataSourceError, FederatedData
+from helpers.data import FederatedData
 
 SAMPLE_FILE = Path(__file__).resolve().parents[1] / "data" / "shakespeare_sample" / "shakespeare.sqlite.lzma"
 SQLITE_NAME = "shakespeare.sqlite"  # the file name TFF's load_data looks for in cache_dir
@@ -27,22 +27,10 @@ def load_shakespeare(source: str = "sample", cache_dir: Optional[str] = None) ->
     Raises:
       DataSourceError: TFF's data set was asked for, but it is not cached and its host cannot be reached.
     """
-    chosen = data.resolve_source(source)
     tff_dir = Path(cache_dir) if cache_dir else Path.home() / ".tff"
-    if chosen in ("auto", "emnist"):
-        if (tff_dir / SQLITE_NAME).is_file() or data.is_online():
-            chosen = "tff"
-        elif chosen == "emnist":
-            raise DataSourceError(
-                f"TFF's Shakespeare was requested (FL_DATA/source = 'emnist') but {TFF_DATA_HOST} cannot be reached "
-                f"within {CONNECT_TIMEOUT_S:.0f} s and {tff_dir / SQLITE_NAME} does not exist. Go online once to "
-                "download it, or use the offline sample: FL_DATA=sample."
-            )
-        else:
-            print(f"{TFF_DATA_HOST} is unreachable; falling back to the offline sample.")
-            chosen = "sample"
+    chosen = data.choose_source(source, tff_dir / SQLITE_NAME, "TFF's Shakespeare")
     if chosen == "sample":
-        folder = data.sample_cache_dir(SAMPLE_FILE, SQLITE_NAME)
+        folder = data.sample_cache_dir(SAMPLE_FILE, SQLITE_NAME, "build_shakespeare_sample.py")
         label = "offline sample (six plays, one client per speaking role, data/README.md)"
     else:
         folder, label = tff_dir, "federated Shakespeare (TFF's download)"
@@ -50,4 +38,4 @@ def load_shakespeare(source: str = "sample", cache_dir: Optional[str] = None) ->
     sizes = data.split_sizes(folder / SQLITE_NAME)
     (n_clients, n_train), (_, n_test) = sizes["train"], sizes["test"]
     print(f"Data: {label}: {n_clients} clients, {n_train:,} train and {n_test:,} test snippets.")
-    return FederatedData(train, test, "sample" if chosen == "sample" else "tff")
+    return FederatedData(train, test, chosen)

@@ -40,4 +40,6 @@ def test_a_cached_tff_file_is_used_without_the_network(tmp_path: Path, no_networ
 
 def test_a_missing_sample_names_its_builder(tmp_path: Path) -> None:
     with pytest.raises(data.DataSourceError, match="build_shakespeare_sample.py"):
-        data.sample_cache_dir(tmp_path / "shakespeare.sqlite.lzma", shakespeare.SQLITE_NAME)
+        data.sample_cache_dir(
+            tmp_path / "shakespeare.sqlite.lzma", shakespeare.SQLITE_NAME, "build_shakespeare_sample.py"
+        )
