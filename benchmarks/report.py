@@ -139,7 +139,7 @@ def _md_round_cost(s: RoundCost) -> list[str]:
             "round sends the cohort's examples to TFF's worker. The cache lives in the system's temporary "
             f"folder beside the worker and goes with it. It holds at most {MAX_CACHE_BYTES / 2**20:.0f} MiB: "
             "all of the sample's training clients, and about a quarter of full-size EMNIST's, whose clients "
-            "beyond that are read from SQLite again (notebook 14 measures what a cached digit takes).",
+            "beyond that are read from SQLite again (notebook 15 measures what a cached digit takes).",
         ]
     return lines
 

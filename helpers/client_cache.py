@@ -5,7 +5,7 @@ never change. `helpers.data.client_dataset_computation(..., cache_dir=...)` puts
 the preprocessing, so TFF's worker parses a client once; later rounds read the parsed tensors back (the same
 examples in the same order: the shuffle comes after the cache). The folder lives beside the private worker
 (`helpers.runtime`), in the system's temporary folder, and goes when the worker does. It holds at most
-`MAX_CACHE_BYTES`: `trim` removes the clients cached first until it fits (notebook 14 measures the bytes per digit,
+`MAX_CACHE_BYTES`: `trim` removes the clients cached first until it fits (notebook 15 measures the bytes per digit,
 and so what the sample and full-size EMNIST take).
 """
 

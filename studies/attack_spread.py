@@ -48,16 +48,16 @@ print("ATTACK_SPREAD_RECORD " + json.dumps(_record))
 }
 
 
-def record(cell_outputs: list[dict]) -> dict[str, dict[str, list[float]]]:
-    """The numbers the record cell printed, from its outputs.
+def record(cell_outputs: list[dict], mark: str = MARK) -> dict:
+    """The numbers the record cell printed after `mark`, from its outputs.
 
     Raises:
       RuntimeError: the cell printed no record (it failed: the error names the missing variable).
     """
     for output in cell_outputs:
-        if output.get("name") == "stdout" and MARK in "".join(output["text"]):
+        if output.get("name") == "stdout" and mark in "".join(output["text"]):
             text = "".join(output["text"])
-            return json.loads(text.split(MARK, 1)[1])
+            return json.loads(text.split(mark, 1)[1])
     errors = [f"{o['ename']}: {o['evalue']}" for o in cell_outputs if o["output_type"] == "error"]
     raise RuntimeError(f"the record cell printed no numbers: {errors or 'no output'}")
 

@@ -89,3 +89,31 @@ def test_attack_spread_record_is_read_from_the_cell_or_fails_with_the_cells_erro
     ]
     with pytest.raises(RuntimeError, match="NameError: name 'dp_recon' is not defined"):
         record(failed)
+
+
+def test_text_seeds_reads_only_names_notebook_14_assigns_and_sets_its_one_seed() -> None:
+    from studies.text_seeds import MARK, NOTEBOOK, RECORD, SEED_LINE
+
+    read = _read(RECORD) - {"json"}
+    assert read and read <= _assigned(NOTEBOOK), f"the record cell reads {read - _assigned(NOTEBOOK)}"
+    assert MARK.strip() in RECORD
+    seeded = [c for c in nbformat.read(NOTEBOOK, 4).cells if c.cell_type == "code" and SEED_LINE in c.source]
+    assert len(seeded) == 1, "the study replaces exactly one `SEED = 0` line"
+
+
+def test_text_seeds_needs_two_seeds() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "studies.text_seeds", "--seeds", "3", "3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2 and "at least 2" in result.stderr
+
+
+def test_text_seeds_results_hold_what_notebook_14_quotes() -> None:
+    seeds = json.loads((ROOT / "studies" / "text_seeds.json").read_text())
+    assert len(seeds["runs"]) >= 3
+    for run in seeds["runs"].values():
+        assert run["finetune_start"] > run["fedavg"] + 0.03, "notebook 14's fine-tuning margin held on every seed"

@@ -32,6 +32,7 @@ TRACKS = {  # a notebook's metadata "course": {"track": ..., "builds_on": ["NN",
     "inside": "optional: inside TFF",
     "privacy": "privacy, in order",
     "systems": "optional: running it",
+    "tasks": "optional: another task",
     "appendix": "appendix",
 }
 WORDS_PER_MINUTE = 200  # reading speed for the table's minutes to read
