@@ -8,6 +8,8 @@ import pytest
 
 from helpers import data, shakespeare
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def test_the_sample_loads_through_tffs_loader(capsys: pytest.CaptureFixture[str]) -> None:
     loaded = shakespeare.load_shakespeare()
@@ -43,3 +45,14 @@ def test_a_missing_sample_names_its_builder(tmp_path: Path) -> None:
         data.sample_cache_dir(
             tmp_path / "shakespeare.sqlite.lzma", shakespeare.SQLITE_NAME, "build_shakespeare_sample.py"
         )
+
+
+def test_stand_in_runs_skip_the_notebook_that_reads_shakespeare() -> None:
+    """An EMNIST stand-in has nothing for notebook 14: tools/run_standin.py skips it, saying why, unless --sample."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import repo
+    import run_standin
+
+    assert [p.name[:2] for p in repo.notebooks() if run_standin.reads_shakespeare(p)] == ["14"]
