@@ -92,3 +92,17 @@ def test_the_command_line_is_built_from_the_config(capsys: pytest.CaptureFixture
         RoundSettings(batch_size=0)
     with pytest.raises(ValueError, match="seeded cohorts"):
         train.ProgramConfig(rounds=RoundSettings(sampling="poisson"))
+
+
+def test_malloc_arenas_are_capped_on_glibc_and_skipped_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The driver's arena cap (flat memory over long runs) works on this Linux, in a process of its own."""
+    import subprocess
+    import sys
+
+    code = "from helpers.program import limit_malloc_arenas; print(limit_malloc_arenas())"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "True"
+    import ctypes.util
+
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)  # a C library that is not to be found
+    assert train.limit_malloc_arenas() is False
