@@ -25,6 +25,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from studies import write_results
+
 HERE = Path(__file__).resolve().parent
 NOTEBOOK_DIR = HERE.parent / "notebooks"
 MARK = "ATTACK_SPREAD_RECORD "
@@ -104,9 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.executions < 1:
         parser.error("--executions must be at least 1.")
     results = measure(args.executions)
-    args.out.write_text(json.dumps(results, indent=1) + "\n")
-    print(json.dumps(results["summary"], indent=1))
-    print(f"failed checks in {args.executions} executions: {results['failed_checks'] or 'none'}")
+    write_results(args.out, results)
     return 0
 
 

@@ -19,6 +19,7 @@ import os
 import sys
 from pathlib import Path
 
+from studies import write_results
 from studies.attack_spread import record
 
 HERE = Path(__file__).resolve().parent
@@ -91,9 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(set(args.seeds)) < 2:
         parser.error("--seeds needs at least 2 different seeds: a spread of one run is no spread.")
     results = measure(args.seeds)
-    args.out.write_text(json.dumps(results, indent=1) + "\n")
-    print(json.dumps(results["summary"], indent=1))
-    print(f"failed checks: {results['failed_checks']}")
+    write_results(args.out, results)
     return 0
 
 

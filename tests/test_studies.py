@@ -15,14 +15,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_spread_needs_two_executions() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "studies.spread", "--executions", "1"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+@pytest.mark.parametrize(
+    "command", [["studies.spread", "--executions", "1"], ["studies.text_seeds", "--seeds", "3", "3"]], ids=str
+)
+def test_a_spread_needs_two_runs(command: list[str]) -> None:
+    result = subprocess.run([sys.executable, "-m", *command], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "at least 2" in result.stderr
 
 
@@ -99,17 +96,6 @@ def test_text_seeds_reads_only_names_notebook_14_assigns_and_sets_its_one_seed()
     assert MARK.strip() in RECORD
     seeded = [c for c in nbformat.read(NOTEBOOK, 4).cells if c.cell_type == "code" and SEED_LINE in c.source]
     assert len(seeded) == 1, "the study replaces exactly one `SEED = 0` line"
-
-
-def test_text_seeds_needs_two_seeds() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "studies.text_seeds", "--seeds", "3", "3"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 2 and "at least 2" in result.stderr
 
 
 def test_text_seeds_results_hold_what_notebook_14_quotes() -> None:
