@@ -337,9 +337,10 @@ M_ARENA_MAX = -8  # glibc's mallopt parameter for the most malloc arenas (malloc
 def limit_malloc_arenas(arenas: int = 2) -> bool:
     """Cap this process's glibc malloc arenas at `arenas`; return False where the C library is not glibc.
 
-    TensorFlow's many threads each get an arena of their own, and memory freed in one is seldom returned: in a
-    500-round run the driver's RSS grew by about 15 MiB per 100 rounds with no growth in Python's own allocations
-    (benchmarks/RESULTS.md, section 4). With two arenas it stays flat. Call it before TensorFlow starts its threads.
+    TensorFlow's many threads each get an arena of their own, and memory freed in one is seldom returned: without
+    this cap, the driver's RSS grew by 12 to 16 MiB per 100 rounds over 500 rounds while Python's own allocations
+    stayed flat. With two arenas it stays flat (benchmarks/RESULTS.md, section 4). Call it before TensorFlow starts
+    its threads.
     """
     import ctypes
     import ctypes.util
