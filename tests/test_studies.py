@@ -103,3 +103,15 @@ def test_text_seeds_results_hold_what_notebook_14_quotes() -> None:
     assert len(seeds["runs"]) >= 3
     for run in seeds["runs"].values():
         assert run["finetune_start"] > run["fedavg"] + 0.03, "notebook 14's fine-tuning margin held on every seed"
+
+
+def test_write_results_saves_the_json_and_prints_summary_and_failed_checks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from studies import write_results
+
+    results = {"summary": {"x": [0.1, 0.2]}, "failed_checks": [], "runs": {"0": 1}}
+    write_results(tmp_path / "out.json", results)
+    assert json.loads((tmp_path / "out.json").read_text()) == results
+    printed = capsys.readouterr().out
+    assert '"x"' in printed and "failed checks: none" in printed
