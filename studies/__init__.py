@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 
 def write_results(path: Path, results: dict) -> None:
@@ -11,3 +12,36 @@ def write_results(path: Path, results: dict) -> None:
     path.write_text(json.dumps(results, indent=1) + "\n")
     print(json.dumps(results["summary"], indent=1))
     print(f"failed checks: {results['failed_checks'] or 'none'}")
+
+
+def record(cell_outputs: list[dict], mark: str) -> dict:
+    """The numbers a record cell printed as JSON after `mark`, from its outputs.
+
+    Raises:
+      RuntimeError: the cell printed no record (it failed: the error names the missing variable).
+    """
+    for output in cell_outputs:
+        if output.get("name") == "stdout" and mark in "".join(output["text"]):
+            text = "".join(output["text"])
+            return json.loads(text.split(mark, 1)[1])
+    errors = [f"{o['ename']}: {o['evalue']}" for o in cell_outputs if o["output_type"] == "error"]
+    raise RuntimeError(f"the record cell printed no numbers: {errors or 'no output'}")
+
+
+def execute_with_record(nb: Any, notebook: Path, code: str, mark: str) -> tuple[dict, list[str]]:
+    """Append a record cell `code` to `nb` (read from `notebook`), execute it in memory, and return what the record
+    cell printed after `mark` and the errors of the notebook's own cells (each its message, or its type if empty).
+
+    The notebook file is never written. A failed check is itself a result: the cells after it, the record cell
+    among them, still run.
+    """
+    import nbformat
+
+    from tools.repo import notebook_client
+
+    nb.cells.append(nbformat.v4.new_code_cell(code))
+    notebook_client(nb, notebook, timeout=900, allow_errors=True).execute()
+    failed = [
+        o["evalue"] or o["ename"] for c in nb.cells[:-1] for o in c.get("outputs", []) if o["output_type"] == "error"
+    ]
+    return record(nb.cells[-1].outputs, mark), failed

@@ -7,8 +7,8 @@ The DP runs of notebooks 09 (reconstruction under noise) and 10 (membership infe
 their noise and their Poisson cohorts from unseeded generators, on purpose, so their correlations, membership
 AUCs, test accuracies, canary guesses and ε lower bounds differ between executions. Each execution already repeats
 every noise level several times; this collects those per-run numbers over whole executions of the notebooks as
-committed (a temporary copy is executed, never the notebook itself), so that the margins of their checks can be
-held against more runs than one execution shows. Results go to `attack_spread.json`.
+committed (an in-memory copy runs; the notebook file is never written), so that the margins of their checks
+can be held against more runs than one execution shows. Results go to `attack_spread.json`.
 
 The numbers are read from the notebooks' own variables, not from what they print: after the last cell of each copy
 the study runs one more, `RECORDS[notebook]`, which prints them as JSON. A renamed variable fails that cell, and
@@ -18,14 +18,11 @@ the study runs one more, `RECORDS[notebook]`, which prints them as JSON. A renam
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
-from studies import write_results
+from studies import execute_with_record, write_results
 
 HERE = Path(__file__).resolve().parent
 NOTEBOOK_DIR = HERE.parent / "notebooks"
@@ -50,47 +47,22 @@ print("ATTACK_SPREAD_RECORD " + json.dumps(_record))
 }
 
 
-def record(cell_outputs: list[dict], mark: str = MARK) -> dict:
-    """The numbers the record cell printed after `mark`, from its outputs.
-
-    Raises:
-      RuntimeError: the cell printed no record (it failed: the error names the missing variable).
-    """
-    for output in cell_outputs:
-        if output.get("name") == "stdout" and mark in "".join(output["text"]):
-            text = "".join(output["text"])
-            return json.loads(text.split(mark, 1)[1])
-    errors = [f"{o['ename']}: {o['evalue']}" for o in cell_outputs if o["output_type"] == "error"]
-    raise RuntimeError(f"the record cell printed no numbers: {errors or 'no output'}")
-
-
 def measure(executions: int) -> dict:
     """Execute copies of notebooks 09 and 10 `executions` times; return every run's numbers per noise level, and
     their ranges."""
     import nbformat
 
-    from tools.repo import notebook_client
-
     os.environ["FL_DATA"] = "sample"
     results: dict = {"executions": executions, "sampling_rate_fixed": True, "runs": {}, "failed_checks": []}
-    with tempfile.TemporaryDirectory() as tmp:
-        for execution in range(executions):
-            for name, code in RECORDS.items():
-                notebook = NOTEBOOK_DIR / name
-                copy = Path(tmp) / name
-                shutil.copy(notebook, copy)
-                nb = nbformat.read(copy, as_version=4)
-                nb.cells.append(nbformat.v4.new_code_cell(code))
-                # allow_errors: a failed check is itself a result (how often does a margin fail?); later cells run on.
-                notebook_client(nb, notebook, timeout=900, allow_errors=True).execute()
-                failed = [
-                    o["evalue"] for c in nb.cells[:-1] for o in c.get("outputs", []) if o["output_type"] == "error"
-                ]
-                results["failed_checks"].extend(failed)
-                for column, by_noise in record(nb.cells[-1].outputs).items():
-                    for z, values in by_noise.items():
-                        results["runs"].setdefault(column, {}).setdefault(z, []).extend(values)
-            print(f"execution {execution + 1}/{executions} done", flush=True)
+    for execution in range(executions):
+        for name, code in RECORDS.items():
+            notebook = NOTEBOOK_DIR / name
+            printed, failed = execute_with_record(nbformat.read(notebook, as_version=4), notebook, code, MARK)
+            results["failed_checks"].extend(failed)
+            for column, by_noise in printed.items():
+                for z, values in by_noise.items():
+                    results["runs"].setdefault(column, {}).setdefault(z, []).extend(values)
+        print(f"execution {execution + 1}/{executions} done", flush=True)
     results["summary"] = {
         name: {z: [min(v), max(v)] for z, v in by_noise.items()} for name, by_noise in results["runs"].items()
     }

@@ -5,7 +5,7 @@
 
 Notebook 14 trains once per choice, with `SEED = 0`: the seed picks the validation roles, the cohorts, the shuffles
 and the initial weights. Its text compares numbers a few points apart (FedAvg after 10 rounds against one central
-epoch, the fine-tuned model before and after its rounds), which one seed cannot order. This executes temporary
+epoch, the fine-tuned model before and after its rounds), which one seed cannot order. This executes in-memory
 copies of the notebook up to its Summary (the notebook itself is never changed), one per seed, and reads the numbers
 from the notebook's own variables with one appended cell, as `studies.attack_spread` does. Results go to
 `text_seeds.json`.
@@ -19,8 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-from studies import write_results
-from studies.attack_spread import record
+from studies import execute_with_record, write_results
 
 HERE = Path(__file__).resolve().parent
 NOTEBOOK = HERE.parent / "notebooks" / "14_federated_text_shakespeare.ipynb"
@@ -45,8 +44,6 @@ def measure(seeds: list[int]) -> dict:
     """Execute notebook 14 up to its Summary once per seed; return each seed's numbers and their ranges."""
     import nbformat
 
-    from tools.repo import notebook_client
-
     os.environ["FL_DATA"] = "sample"
     runs, failed = {}, {}
     for seed in seeds:
@@ -54,21 +51,12 @@ def measure(seeds: list[int]) -> dict:
         summary = next(
             i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.startswith("## Summary")
         )
-        nb.cells = nb.cells[:summary] + [nbformat.v4.new_code_cell(RECORD)]
+        nb.cells = nb.cells[:summary]
         setup = [c for c in nb.cells if c.cell_type == "code" and SEED_LINE in c.source]
         if len(setup) != 1:
             raise RuntimeError(f"{NOTEBOOK.name}: expected one cell setting {SEED_LINE.strip()!r}, found {len(setup)}")
         setup[0].source = setup[0].source.replace(SEED_LINE, f"SEED = {seed}\n")
-        # In memory: the notebook file is never written. allow_errors: a failed check is itself a result, and the
-        # record cell still runs.
-        notebook_client(nb, NOTEBOOK, timeout=900, allow_errors=True).execute()
-        failed[str(seed)] = [
-            o["evalue"] or o["ename"]
-            for c in nb.cells[:-1]
-            for o in c.get("outputs", [])
-            if o["output_type"] == "error"
-        ]
-        runs[str(seed)] = record(nb.cells[-1].outputs, MARK)
+        runs[str(seed)], failed[str(seed)] = execute_with_record(nb, NOTEBOOK, RECORD, MARK)
         print(f"seed {seed}: {json.dumps(runs[str(seed)])}", flush=True)
     numbers = {
         "central, 1 epoch": [r["central_epochs"][0] for r in runs.values()],

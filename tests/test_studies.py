@@ -75,17 +75,18 @@ def test_attack_spread_reads_only_names_the_notebooks_assign() -> None:
 
 
 def test_attack_spread_record_is_read_from_the_cell_or_fails_with_the_cells_error() -> None:
-    from studies.attack_spread import MARK, record
+    from studies import record
+    from studies.attack_spread import MARK
 
     printed = [
         {"output_type": "stream", "name": "stdout", "text": MARK + json.dumps({"x": {"0.5": [0.1, 0.2]}}) + "\n"}
     ]
-    assert record(printed) == {"x": {"0.5": [0.1, 0.2]}}
+    assert record(printed, MARK) == {"x": {"0.5": [0.1, 0.2]}}
     failed = [
         {"output_type": "error", "ename": "NameError", "evalue": "name 'dp_recon' is not defined", "traceback": []}
     ]
     with pytest.raises(RuntimeError, match="NameError: name 'dp_recon' is not defined"):
-        record(failed)
+        record(failed, MARK)
 
 
 def test_text_seeds_reads_only_names_notebook_14_assigns_and_sets_its_one_seed() -> None:
