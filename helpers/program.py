@@ -36,6 +36,10 @@ class CheckpointWriteError(OSError):
     """A checkpoint could not be written; the previous one is intact."""
 
 
+class ProgramInputError(ValueError):
+    """A command-line value the program cannot use (a checkpoint path that is no folder, too large a cohort)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class ProgramConfig:
     """The settings a checkpoint depends on: the round settings (`helpers.settings.RoundSettings`) and the learning
@@ -70,9 +74,36 @@ class ProgramConfig:
 PROGRAM_FIXED = ("sampling",)  # RoundSettings fields the program does not offer: its cohorts are always seeded
 
 
-def check_config(checkpoint_dir: Path, config: dict) -> None:
-    """Write `config` next to a new checkpoint, or raise CheckpointMismatchError if an existing one differs."""
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+def make_checkpoint_dir(checkpoint_dir: Path) -> None:
+    """Create `checkpoint_dir` and any missing parent folders, or raise ProgramInputError naming the fix."""
+    if checkpoint_dir.exists() and not checkpoint_dir.is_dir():
+        raise ProgramInputError(
+            f"--checkpoint-dir {checkpoint_dir} is a file, not a folder. Pass the path of a folder: a new or empty "
+            "one, or one this program wrote, to resume."
+        )
+    try:
+        checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        ancestor = next((p for p in checkpoint_dir.absolute().parents if p.exists()), None)
+        if ancestor is not None and not ancestor.is_dir():
+            reason = f"{ancestor} is a file, not a folder"
+        elif isinstance(error, FileExistsError):
+            reason = f"{error.filename or checkpoint_dir} exists but is not a folder (a broken link?)"
+        else:
+            reason = f"{error.strerror or error}: {error.filename or checkpoint_dir}"
+        raise ProgramInputError(
+            f"could not create --checkpoint-dir {checkpoint_dir} ({reason}). Create its parent folder first, or "
+            "pass a --checkpoint-dir inside a folder you can write to."
+        ) from None
+
+
+def check_config(checkpoint_dir: Path, config: dict, write: bool = True) -> None:
+    """Write `config` next to a new checkpoint, or raise CheckpointMismatchError if an existing one differs.
+
+    The folder and its missing parents are created (`make_checkpoint_dir`). With `write=False`, only check: a new
+    folder gets no config.json yet.
+    """
+    make_checkpoint_dir(checkpoint_dir)
     path = checkpoint_dir / CONFIG_FILE
     if not path.exists():
         if any(checkpoint_dir.iterdir()):
@@ -80,7 +111,8 @@ def check_config(checkpoint_dir: Path, config: dict) -> None:
                 f"{checkpoint_dir} is not empty but has no {CONFIG_FILE}, so it was not written by this program. "
                 "Pass an empty or new --checkpoint-dir."
             )
-        path.write_text(json.dumps(config, indent=2) + "\n")
+        if write:
+            path.write_text(json.dumps(config, indent=2) + "\n")
         return
     saved = json.loads(path.read_text())
     if saved != config:
@@ -109,6 +141,8 @@ def run_program(
 
     Raises:
       ValueError: `num_rounds` or `checkpoint_every` is not positive.
+      ProgramInputError: `checkpoint_dir` is a file or cannot be created, or the data has fewer clients than a round
+        samples (both checked before the first round, and before config.json is written).
       CheckpointMismatchError: `checkpoint_dir` holds another program's checkpoint, or files of something else.
       CheckpointLoadError: the newest complete checkpoint does not load.
       CheckpointWriteError: a checkpoint could not be written (the previous one is kept).
@@ -117,7 +151,7 @@ def run_program(
         raise ValueError(f"The number of rounds must be positive, got {num_rounds}.")
     if checkpoint_every < 1:
         raise ValueError(f"checkpoint_every must be positive, got {checkpoint_every}.")
-    check_config(Path(checkpoint_dir), config.record())
+    check_config(Path(checkpoint_dir), config.record(), write=False)  # before TFF loads: a bad path fails fast
 
     import tensorflow as tf
     import tensorflow_federated as tff
@@ -132,7 +166,9 @@ def run_program(
 
     use_private_runtime()  # TFF's worker unreachable from the network, and ended with this process
     set_seeds(config.rounds.seed)
-    emnist_train, _, _ = load_emnist(only_digits=True)
+    emnist_train, _, source = load_emnist(only_digits=True)
+    check_cohort_size(config.rounds.clients_per_round, len(emnist_train.client_ids), source)
+    check_config(Path(checkpoint_dir), config.record())  # only now: a refused run leaves no config.json behind
     input_spec = make_federated_data(emnist_train, emnist_train.client_ids[:1])[0].element_spec
     model_fn = make_model_fn(linear_model, input_spec)
     process = build_fedavg(model_fn, config.client_lr, server_lr=config.server_lr)
@@ -197,6 +233,16 @@ def run_program(
         model.save(export_dir)
         print(f"Exported the global model after round {last_round} to {export_dir}.", flush=True)
     return state, first_round
+
+
+def check_cohort_size(clients_per_round: int, num_clients: int, source: str) -> None:
+    """Raise ProgramInputError if a round would sample more clients than the data holds."""
+    if clients_per_round > num_clients:
+        data = "the offline sample" if source == "sample" else "this EMNIST data"
+        raise ProgramInputError(
+            f"--clients-per-round {clients_per_round} is more than the {num_clients} clients of {data}. "
+            f"Pass --clients-per-round {num_clients} or fewer."
+        )
 
 
 def written_partly(path: Path) -> Optional[str]:
@@ -358,6 +404,12 @@ def limit_malloc_arenas(arenas: int = 2) -> bool:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point: parse arguments, run the program, and turn known problems into one-line errors."""
     args = parse_args(argv)
+    config = config_from_args(args)
+    try:  # the checkpoint folder is checked before TensorFlow loads, so that a bad path fails in a second
+        check_config(Path(args.checkpoint_dir), config.record(), write=False)
+    except (ProgramInputError, CheckpointMismatchError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     limit_malloc_arenas()  # a long run's driver: see the docstring. Before TensorFlow is imported, just below.
     from helpers.data import DataSourceError  # imports TensorFlow, so only after --help has had its chance
 
@@ -365,13 +417,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         run_program(
             args.rounds,
             args.checkpoint_dir,
-            config=config_from_args(args),
+            config=config,
             metrics_dir=args.metrics_dir,
             export_dir=args.export_dir,
             checkpoint_every=args.checkpoint_every,
             progress=not args.no_progress,
         )
-    except (CheckpointMismatchError, CheckpointLoadError, CheckpointWriteError, DataSourceError) as error:
+    except (
+        ProgramInputError,
+        CheckpointMismatchError,
+        CheckpointLoadError,
+        CheckpointWriteError,
+        DataSourceError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     finally:

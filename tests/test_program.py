@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -106,3 +108,55 @@ def test_malloc_arenas_are_capped_on_glibc_and_skipped_elsewhere(monkeypatch: py
 
     monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)  # a C library that is not to be found
     assert train.limit_malloc_arenas() is False
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m helpers.program` in a process of its own, so that its exit code and stderr are the user's."""
+    import sys
+
+    command = [sys.executable, "-m", "helpers.program", "--rounds", "1", "--no-progress", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[1])
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *phrases: str) -> None:
+    """Exit 2 and a last stderr line `error: ...` with each phrase, and no traceback."""
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and all(phrase in last for phrase in phrases), last
+
+
+def test_a_checkpoint_dir_that_is_a_file_is_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "ckpt").write_text("a file")
+    result = run_cli("--checkpoint-dir", str(tmp_path / "ckpt"))
+    assert_one_line_error(result, "is a file, not a folder", "Pass the path of a folder")
+    assert "Data:" not in result.stdout, "refused before the data (and TensorFlow) load"
+    assert (tmp_path / "ckpt").read_text() == "a file"
+
+
+def test_a_checkpoint_dir_that_cannot_be_created_is_one_line_error(tmp_path: Path) -> None:
+    # A parent that cannot be made: /proc refuses new folders (FileNotFoundError), a file cannot hold one.
+    result = run_cli("--checkpoint-dir", "/proc/self/no-such-folder/ckpt")
+    assert_one_line_error(result, "could not create --checkpoint-dir", "No such file or directory",
+                          "Create its parent folder first")  # fmt: skip
+    (tmp_path / "notes.txt").write_text("a file")
+    result = run_cli("--checkpoint-dir", str(tmp_path / "notes.txt" / "ckpt"))
+    assert_one_line_error(result, f"{tmp_path / 'notes.txt'} is a file, not a folder")
+    # Missing parents that can be made are made, as the documented `--checkpoint-dir runs/a` needs in a new clone.
+    train.check_config(tmp_path / "runs" / "a", train.ProgramConfig().record())
+    assert (tmp_path / "runs" / "a" / train.CONFIG_FILE).is_file()
+
+
+def test_more_clients_per_round_than_the_data_holds_is_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    too_many = "1000000"  # above every source's client count (the sample has 100, full-size EMNIST 3,383)
+    argv = ["--rounds", "1", "--checkpoint-dir", str(tmp_path / "run"), "--clients-per-round", too_many]
+    assert train.main([*argv, "--no-progress"]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert re.fullmatch(rf"error: --clients-per-round {too_many} is more than the (\d+) clients of .*\. "
+                        r"Pass --clients-per-round \1 or fewer\.", last), last  # fmt: skip
+    assert not (tmp_path / "run" / train.CONFIG_FILE).exists(), "a refused run leaves no settings that block a retry"
+    with pytest.raises(train.ProgramInputError, match="or fewer"):
+        train.check_cohort_size(101, 100, "sample")
+    train.check_cohort_size(100, 100, "sample")
