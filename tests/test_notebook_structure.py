@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import number_check
+from tools import number_check, prose_paths
 from tools.repo import notebooks
 
 NOTEBOOKS = notebooks()
@@ -155,6 +155,97 @@ def test_the_number_check_catches_a_planted_mismatch(tmp_path: Path) -> None:
     page = tmp_path / "README.md"
     page.write_text("The quickstart reaches 0.852 in 2 s and 0.9 in 3 s. TFF 0.87.0 on Python 3.11.\n")
     assert number_check.unsupported_in_doc(page, notebooks=[path], root=tmp_path) == [(1, "0.9"), (1, "3")]
+
+
+def _notebook(markdown: str, printed: str = "", metadata: dict | None = None) -> dict:
+    """A two-cell notebook: a code cell that printed `printed`, then a markdown cell."""
+    return {
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "source": ["print(x)"],
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": [printed]}],
+            },
+            {"cell_type": "markdown", "metadata": metadata or {}, "source": [markdown]},
+        ]
+    }
+
+
+def test_the_number_check_catches_a_run_outside_its_study_unsaid(tmp_path: Path) -> None:
+    """A quoted run declared against its study must lie inside the study's range, or the text says it does not."""
+    (tmp_path / "studies").mkdir()
+    study = {"runs": {"canaries": {"1.0": [7, 10, 13]}, "accuracy": {"0": {"a": 0.514}, "1": {"a": 0.644}}}}
+    (tmp_path / "studies" / "x.json").write_text(json.dumps(study))
+    path = tmp_path / "00_planted.ipynb"
+
+    def problems(markdown: str, printed: str, declared: dict) -> list[tuple[int, str]]:
+        path.write_text(json.dumps(_notebook(markdown, printed, {number_check.STUDY_RANGE: declared})))
+        return number_check.unsupported_in_notebook(path, notebooks=[path], root=tmp_path)
+
+    canaries = "studies/x.json:runs/canaries/1.0"
+    accuracy = "studies/x.json:runs/accuracy/*/a"  # one number per seed
+    # inside the range, at the quoted precision: passes
+    assert (
+        problems("At noise 1.0, 11 right; accuracy 0.561.", "1.0 11 0.561", {"11": canaries, "0.561": accuracy}) == []
+    )
+    assert problems("Accuracy 64.4%.", "0.644", {"64.4": accuracy}) == []  # a percentage is a share
+    # planted: a run above every study run, quoted as typical
+    found = problems("At noise 1.0: 14 right in each run.", "1.0 14", {"14": canaries})
+    assert len(found) == 1 and "outside the study's range, 7 to 13 over 3 runs" in found[0][1], found
+    found = problems("Accuracy 0.700 this time.", "0.700", {"0.700": accuracy})
+    assert len(found) == 1 and "0.514 to 0.644 over 2 runs" in found[0][1], found
+    # declared outside, but the text does not quote the study's range: fails; quoting it passes
+    assert problems("14 right in each run.", "14", {"14": "outside " + canaries})
+    assert problems("14 right, above all study runs (7 to 13).", "14", {"14": "outside " + canaries}) == []
+    # declared outside although it is inside: fails
+    assert problems("11 right (the study: 7 to 13).", "11", {"11": "outside " + canaries})
+    # stale or broken declarations: the number left the text, a missing key, a missing file
+    assert "not in the text" in problems("12 right.", "12 11", {"11": canaries})[0][1]
+    assert "has no '2.0'" in problems("11 right.", "11", {"11": "studies/x.json:runs/canaries/2.0"})[0][1]
+    assert "does not exist" in problems("11 right.", "11", {"11": "studies/y.json:runs"})[0][1]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
+def test_paths_named_in_the_notebooks_exist(path: Path) -> None:
+    """Every repository path a markdown cell names (in code or as a link) exists (tools/prose_paths.py)."""
+    missing = prose_paths.missing_in_notebook(path)
+    assert not missing, f"paths that do not exist (cell, path): {missing}"
+
+
+@pytest.mark.parametrize("page", [p for p in number_check.DOCS if p.exists()], ids=lambda p: p.name)
+def test_paths_named_in_the_readme_and_docs_exist(page: Path) -> None:
+    """Every repository path a page names (in code or as a link), and every pytest node it names, exists."""
+    missing = prose_paths.missing_in_doc(page)
+    assert not missing, f"{page.name}: paths that do not exist (line, path): {missing}"
+
+
+def test_the_paths_check_catches_a_planted_missing_path(tmp_path: Path) -> None:
+    """A path, a link or a test name that does not exist fails; existing ones and placeholders pass."""
+    for folder in ("studies", "tests", "docs"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "studies" / "spread.json").write_text("{}")
+    (tmp_path / "tests" / "test_a.py").write_text("def test_real():\n    pass\n")
+    page = tmp_path / "docs" / "PAGE.md"
+    fine = (
+        "Runs in `studies/spread.json`, tested by `tests/test_a.py::test_real` ([results](../studies/spread.json)); "
+        "saved to `helpers/<module>.py`, see `benchmarks/*.json` and [the web](https://example.org/x)."
+    )
+    page.write_text(fine)
+    assert prose_paths.missing_in_doc(page, root=tmp_path) == []
+    planted = {
+        "the stale folder: `benchmarks/spread.json`": "benchmarks/spread.json",
+        "a gone test file: `tests/test_gone.py`": "tests/test_gone.py",
+        "a renamed test: `tests/test_a.py::test_renamed`": "tests/test_a.py::test_renamed",
+        "a broken [link](../studies/nothing.json)": "../studies/nothing.json",
+        "a command: ```bash\nuv run python tools/missing.py\n```": "tools/missing.py",
+    }
+    for sentence, path in planted.items():
+        page.write_text(f"{fine}\n{sentence}\n")
+        assert [p for _, p in prose_paths.missing_in_doc(page, root=tmp_path)] == [path], sentence
+        nb = tmp_path / "docs" / "00_planted.ipynb"
+        nb.write_text(json.dumps(_notebook(sentence)))
+        assert prose_paths.missing_in_notebook(nb, root=tmp_path) == [(1, path)], sentence
 
 
 from tools import make_nav  # noqa: E402  (its word count also sets the README's minutes to read)

@@ -15,6 +15,13 @@ markdown cell names ("notebook 03"), or by a citation in the cell's metadata, `"
 citation that names a JSON file in the repository is checked against that file's numbers. README and docs numbers
 must appear in a notebook's outputs or in one of the committed JSON results (in benchmarks/ and studies/), or be
 cited in the page itself by a comment `<!-- cited 0.336: where it comes from -->` (a published number, not one of ours).
+
+A number the text quotes from a run that a study repeats (an unseeded DP or compression run, or one seed of several)
+is declared in the markdown cell's metadata with the study's runs, `"study_range": {"0.561":
+"studies/spread.json:dp/1.0"}`: a JSON file, a colon, and the path of keys (separated by `/`, `*` for every key or
+item) to the runs' values. The number must then lie inside the runs' range at the precision it is quoted with (a
+percentage as a share). A number outside it is declared `"outside studies/...:path"`, and the cell must quote the
+study's lowest and highest run, so that the text says so; a declaration whose number left the text is stale.
 """
 
 from __future__ import annotations
@@ -176,7 +183,100 @@ def unsupported_in_notebook(
                 continue
             if not cite:
                 missing.append((i, number))
-    return missing
+    return missing + study_range_problems(path, root)
+
+
+STUDY_RANGE = "study_range"  # the markdown cell metadata that ties a quoted number to a study's runs
+OUTSIDE = "outside "
+
+
+def study_values(reference: str, root: Path = ROOT) -> list[float]:
+    """The runs that `reference`, "studies/x.json:key/key", names: every number under that path of the JSON file.
+
+    `*` in the path stands for every key of a dict or item of a list, and an integer for a list's item.
+
+    Raises:
+      ValueError: the file or a key does not exist, or the path holds no number.
+    """
+    file, _, path = reference.partition(":")
+    if not (root / file).is_file():
+        raise ValueError(f"{file} does not exist")
+    nodes = [json.loads((root / file).read_text())]
+    for key in path.split("/") if path else []:
+        found = []
+        for node in nodes:
+            if key == "*":
+                found += list(node.values()) if isinstance(node, dict) else list(node)
+            elif isinstance(node, dict) and key in node:
+                found.append(node[key])
+            elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+                found.append(node[int(key)])
+            else:
+                raise ValueError(f"{file} has no {key!r} at {path!r}")
+        nodes = found
+
+    def leaves(value) -> Iterator[float]:
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            for v in value:
+                yield from leaves(v)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            yield float(value)
+
+    values = [v for node in nodes for v in leaves(node)]
+    if not values:
+        raise ValueError(f"{reference} holds no number")
+    return values
+
+
+def _decimals(number: str) -> int:
+    return len(number.split(".")[1]) if "." in number else 0
+
+
+def study_range_problems(path: Path, root: Path = ROOT) -> list[tuple[int, str]]:
+    """(cell, problem) for each `study_range` declaration whose number lies outside its study's runs unsaid.
+
+    A declared number must be in the cell's text, inside the range of the runs it names at its quoted precision, or
+    declared "outside ..." with the cell quoting the lowest and highest run at that precision.
+    """
+    problems = []
+    for i, cell in enumerate(cells(path)):
+        declared = cell["metadata"].get(STUDY_RANGE, {})
+        if not declared:
+            continue
+        text = prose(source(cell))
+        percents = _percent_numbers(source(cell))
+        for number, reference in declared.items():
+            said_outside = reference.startswith(OUTSIDE)
+            reference = reference.removeprefix(OUTSIDE).strip()
+            if not contains(text, number):
+                problems.append((i, f"{number} (declared in {STUDY_RANGE} but not in the text: update the metadata)"))
+                continue
+            try:
+                runs = study_values(reference, root)
+            except ValueError as error:
+                problems.append((i, f"{number} ({STUDY_RANGE} {reference!r}: {error})"))
+                continue
+            decimals = _decimals(number) + (2 if number in percents else 0)
+            value = float(number) / (100 if number in percents else 1)
+            low, high = round(min(runs), decimals), round(max(runs), decimals)
+            span = f"{low:.{decimals}f} to {high:.{decimals}f} over {len(runs)} runs of {reference}"
+            inside = low <= round(value, decimals) <= high
+            if inside and said_outside:
+                problems.append((i, f"{number} (declared outside the study's range, but it lies inside it, {span}: "
+                                    "drop 'outside' and say so in the text)"))  # fmt: skip
+            elif not inside and not said_outside:
+                problems.append((i, f"{number} (outside the study's range, {span}: say so in the text, quoting the "
+                                    f"range, and declare it \"{OUTSIDE}{reference}\")"))  # fmt: skip
+            elif not inside:
+                shown = [f"{x:.{decimals}f}" for x in (low, high)]
+                scale = 100 if number in percents else 1
+                quoted = [f"{x * scale:.{max(decimals - 2, 0)}f}" for x in (low, high)] if scale == 100 else shown
+                if not all(contains(text, q) for q in quoted):
+                    problems.append((i, f"{number} (outside the study's range, {span}, but the cell does not quote "
+                                        f"its lowest and highest run, {quoted[0]} and {quoted[1]})"))  # fmt: skip
+    return problems
 
 
 def unsupported_in_doc(path: Path, notebooks: Iterable[Path] = NOTEBOOKS, root: Path = ROOT) -> list[tuple[int, str]]:
