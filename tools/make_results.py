@@ -5,7 +5,9 @@
 
 A notebook cell whose metadata tags include `key-result` contributes its printed output, verbatim. The run-to-run
 spread of the unseeded runs comes from studies/spread.json and studies/attack_spread.json, and the full-size
-results from benchmarks/standin.json (the mild stand-in) and benchmarks/standin_strong.json (the strong one).
+results from benchmarks/standin.json (the mild stand-in) and benchmarks/standin_strong.json (the strong one). Next to
+each study's range stands what the committed execution of the notebook printed (`COMMITTED`), marked "outside" where
+it lies outside the study's runs.
 """
 
 from __future__ import annotations
@@ -48,6 +50,57 @@ def _span(values: list[float]) -> str:
     return f"{min(values):.3f} – {max(values):.3f}" if min(values) != max(values) else f"{values[0]:.3f}"
 
 
+NOT_FOUND = "not found"
+_NUM = r"\d+(?:\.\d+)?"
+_RANGE = rf"{_NUM}(?:-{_NUM})?"  # one run, or the lowest-highest of a notebook's repeats, as 10 prints them
+
+
+def notebook_outputs(number: str) -> str:
+    """The printed (stdout) output of notebook `number` ("07"), all cells, as committed."""
+    path = next((p for p in NOTEBOOKS if p.name.startswith(number)), None)
+    return "" if path is None else "\n".join(_stdout(c) for c in json.loads(path.read_text())["cells"])
+
+
+def committed(number: str, pattern: str, group: int = 1) -> list[str]:
+    """What the committed notebook `number` printed in group `group` of each line that `pattern` matches: one run
+    ("0.561"), the lowest-highest of its repeats ("0.552-0.598") or each repeat ("14, 14, 14"); empty if no line
+    matches (the notebook changed what it prints)."""
+    return [m.group(group) for m in re.finditer(pattern, notebook_outputs(number), re.M)]
+
+
+def beside(study: list[float], printed: list[str], decimals: int = 3) -> str:
+    """The committed runs as printed, marked "outside" when one lies outside the study's range at `decimals`."""
+    if not printed:
+        return NOT_FOUND
+    values = [float(v) for text in printed for v in re.split(r"-|,\s*", text) if v]
+    low, high = round(min(study), decimals), round(max(study), decimals)
+    outside = any(not low <= round(v, decimals) <= high for v in values)
+    return "; ".join(text.replace("-", " – ") for text in printed) + (" (outside)" if outside else "")
+
+
+# Where each row's committed runs are printed: notebook, and a line pattern whose group 1 holds them.
+COMMITTED = {
+    "dp": ("07", r"^DP noise {key}\s+test accuracy ({num}) after"),
+    "quantized": ("08", r"^FedAvg, {key}-bit updates\s+test accuracy ({num}) after"),
+    # notebook 10's tables: noise, ε, test accuracy, example AUC, its advantage, writer AUC; and the audit's
+    "membership": ("10", r"^\s*{key}\s+(?:inf|none|{num})\s+({range})\s+({range})\s+{range}\s+({range})\s"),
+    "audit": ("10", r"^\s*{key}\s+(?:inf|{num})\s+(\d+(?:, \d+)*)\s+({num}(?:, {num})*)\s*$"),
+}
+TEXT_SEEDS_COMMITTED = {  # notebook 14's printed lines, by the row of studies/text_seeds.json's summary
+    "central, 1 epoch": r"^epoch 1: validation accuracy ({num})",
+    "central, 2 epochs": r"^epoch 2: validation accuracy ({num})",
+    "FedAvg, 10 rounds": r"^after 10 rounds: .*from scratch ({num})",
+    "fine-tuned, before round 1": r"^validation accuracy before round 1: from the other plays ({num})",
+    "fine-tuned, 10 rounds": r"^after 10 rounds: from the other plays ({num})",
+}
+
+
+def committed_runs(kind: str, key: str, group: int = 1) -> list[str]:
+    """The committed runs of row `key` ("0.5", "8", "none") of table `kind`, from `COMMITTED`."""
+    number, pattern = COMMITTED[kind]
+    return committed(number, pattern.format(key=re.escape(key), num=_NUM, range=_RANGE), group)
+
+
 def spread_section() -> list[str]:
     """Tables of the unseeded runs' spread over repeated executions."""
     spread = json.loads((ROOT / "studies" / "spread.json").read_text())
@@ -57,13 +110,19 @@ def spread_section() -> list[str]:
         "The DP runs of notebook 07 and the compression runs of notebook 08 draw noise, cohorts and rounding "
         "from unseeded generators, on "
         f"purpose. Over {spread['executions']} executions (`uv run python -m studies.spread`, "
-        "`studies/spread.json`), test accuracy after 10 rounds:",
+        "`studies/spread.json`), test accuracy after 10 rounds, and what the committed execution of the notebook "
+        'printed ("outside": outside the study\'s range):',
         "",
-        "| Run | Test accuracy, lowest – highest |",
-        "| --- | --- |",
+        "| Run | Test accuracy, lowest – highest | Committed execution |",
+        "| --- | --- | --- |",
     ]
-    lines += [f"| DP-FedAvg, noise {z} | {_span(v)} |" for z, v in spread["dp"].items()]
-    lines += [f"| FedAvg, {bits}-bit updates | {_span(v)} |" for bits, v in spread["quantized"].items()]
+    lines += [
+        f"| DP-FedAvg, noise {z} | {_span(v)} | {beside(v, committed_runs('dp', z))} |" for z, v in spread["dp"].items()
+    ]
+    lines += [
+        f"| FedAvg, {bits}-bit updates | {_span(v)} | {beside(v, committed_runs('quantized', bits))} |"
+        for bits, v in spread["quantized"].items()
+    ]
     attack = json.loads((ROOT / "studies" / "attack_spread.json").read_text())
     runs = attack["runs"]
     lines += [
@@ -75,18 +134,32 @@ def spread_section() -> list[str]:
             if attack.get("sampling_rate_fixed")
             else "; measured before the sampling rate was fixed in advance at 0.1, when it was 10/98"
         )
-        + ":",
+        + ". Each cell gives the study's lowest – highest, then what the committed execution of notebook 10 printed "
+        'for its three runs (lowest – highest, or each run) and "outside" where one of them lies outside the '
+        "study's range:",
         "",
         "| Noise | Test accuracy | Attack AUC per digit | per writer | Canary guesses right (of 20) | "
         "ε lower bound, audit |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
+
+    def cell(study: list[float], runs_: list[str], decimals: int = 3) -> str:
+        return f"{_span(study)}; committed {beside(study, runs_, decimals)}"
+
     for z in runs["test_accuracy"]:
         correct = runs["canaries_correct"].get(z)  # the undefended runs ("none") are not audited
-        audit = f"{min(correct)} – {max(correct)} | {_span(runs['epsilon_lower_bound'][z])}" if correct else "– | –"
+        audit = "– | –"
+        if correct:
+            guesses = committed_runs("audit", z, 1)
+            audit = (
+                f"{min(correct)} – {max(correct)}; committed {beside(correct, guesses, 0)} | "
+                f"{cell(runs['epsilon_lower_bound'][z], committed_runs('audit', z, 2), 2)}"
+            )
         lines.append(
-            f"| {'none (no clipping, no noise)' if z == 'none' else z} | {_span(runs['test_accuracy'][z])} | "
-            f"{_span(runs['example_auc'][z])} | {_span(runs['writer_auc'][z])} | {audit} |"
+            f"| {'none (no clipping, no noise)' if z == 'none' else z} | "
+            f"{cell(runs['test_accuracy'][z], committed_runs('membership', z, 1))} | "
+            f"{cell(runs['example_auc'][z], committed_runs('membership', z, 2))} | "
+            f"{cell(runs['writer_auc'][z], committed_runs('membership', z, 3))} | {audit} |"
         )
     return lines + [""]
 
@@ -99,12 +172,16 @@ def text_seeds_section() -> list[str]:
         "",
         f"Notebook 14 executed with SEED = {', '.join(map(str, seeds['seeds']))} (validation roles, cohorts, "
         "shuffles and initial weights; `uv run python -m studies.text_seeds`, `studies/text_seeds.json`), "
-        "next-character accuracy on the validation roles:",
+        "next-character accuracy on the validation roles, and what the committed execution (SEED = 0) printed:",
         "",
-        "| Run | Lowest – highest |",
-        "| --- | --- |",
+        "| Run | Lowest – highest | Committed execution |",
+        "| --- | --- | --- |",
     ]
-    return lines + [f"| {name} | {_span(values)} |" for name, values in seeds["summary"].items()] + [""]
+    for name, values in seeds["summary"].items():
+        pattern = TEXT_SEEDS_COMMITTED.get(name)  # the differences are not printed as such
+        shown = beside(values, committed("14", pattern.format(num=_NUM))) if pattern else "–"
+        lines.append(f"| {name} | {_span(values)} | {shown} |")
+    return lines + [""]
 
 
 def standin_section() -> list[str]:
