@@ -28,11 +28,13 @@ class AttackResult(NamedTuple):
 def threshold_attack(member_scores: Sequence[float], non_member_scores: Sequence[float]) -> AttackResult:
     """Score a threshold attack that calls "member" when a score is high (for example minus the loss).
 
-    The ROC curve of the scores over every threshold, its area, the advantage max(TPR - FPR) (Yeom et al., 2018),
-    and the largest TPR among thresholds whose FPR is at most 0.1% and 1%. AUC 0.5 and advantage 0 mean no better
-    than a coin. A low-FPR rate needs enough non-members to mean anything: with fewer than 1,000 the 0.1% rate can
-    only be measured at FPR 0. The lock's tensorflow_privacy 0.9.0 wheel lacks its attack package (`privacy_tests`),
-    hence scikit-learn.
+    The ROC curve of the scores over every threshold, its area (an average over thresholds), the advantage
+    max(TPR - FPR) at the best threshold (Yeom et al., 2018), and the largest TPR among thresholds whose FPR is at
+    most 0.1% and 1%. AUC 0.5 and advantage 0 mean no better than a coin. The advantage is one-sided: it credits only
+    the stated direction (high score = member). tensorflow_privacy's suite reports max |TPR - FPR|, which also
+    credits a score that works in reverse; the two agree unless the reversed score does better. A low-FPR rate needs
+    enough non-members to mean anything: with fewer than 1,000 the 0.1% rate can only be measured at FPR 0. The
+    lock's tensorflow_privacy 0.9.0 wheel lacks its attack package (`privacy_tests`), hence scikit-learn.
     """
     members, others = np.asarray(member_scores, dtype=float), np.asarray(non_member_scores, dtype=float)
     if members.size == 0 or others.size == 0:

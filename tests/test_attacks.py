@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 from scipy import stats
+from sklearn import metrics
 
 from helpers.accounting import poisson_epsilon
 from helpers.attacks import one_run_epsilon_lower_bound, one_run_p_value, threshold_attack
@@ -26,6 +27,11 @@ def test_advantage_is_one_sided_and_low_fpr_rates_read_the_roc_curve() -> None:
     # Members score *lower*: the attack that calls high scores "member" does worse than a coin, and its advantage
     # is 0 (the best threshold accuses no one), not the 1.0 that max |TPR - FPR| would claim.
     assert threshold_attack([0.0, 1.0], [2.0, 3.0]).advantage == 0.0
+    # tensorflow_privacy's max |TPR - FPR| differs there, and agrees when the attack works in its stated direction.
+    fpr, tpr, _ = metrics.roc_curve([1, 1, 0, 0], [0.0, 1.0, 2.0, 3.0])
+    assert np.max(np.abs(tpr - fpr)) == 1.0
+    fpr, tpr, _ = metrics.roc_curve([1, 1, 1, 0, 0], [0.9, 0.8, 0.7, 0.1, 0.75])
+    assert threshold_attack([0.9, 0.8, 0.7], [0.1, 0.75]).advantage == pytest.approx(np.max(np.abs(tpr - fpr)))
     rng = np.random.default_rng(0)
     others = rng.normal(size=10_000)
     members = np.concatenate([np.full(300, 10.0), rng.normal(size=9_700)])  # 3% of members stand far out
