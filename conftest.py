@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
@@ -38,16 +41,53 @@ def pytest_xdist_auto_num_workers(config) -> int:
 
 
 def pytest_configure(config) -> None:
-    config.addinivalue_line("markers", "slow: starts an app, a container, an environment or a whole notebook")
+    config.addinivalue_line(
+        "markers", "slow: starts an app, a container, an environment, a notebook or kernel, or a TFF driver process"
+    )
+
+
+# Longest first, so that the xdist workers finish together: `--dist loadscope` hands out whole modules and notebooks
+# (its scopes) in collection order (`--no-loadscope-reorder`, pyproject.toml; xdist would otherwise order them by
+# their number of tests, which put the few long app, container and Colab tests last). The seconds per scope are
+# measured: `FL_DURATIONS=tests/durations.json uv run pytest` writes what a run took into that table. A scope the
+# table does not know yet runs before the known ones: it may be long, and a long scope started last is what this
+# ordering avoids.
+DURATIONS = Path(__file__).resolve().parent / "tests" / "durations.json"
+
+
+def _scope(nodeid: str) -> str:
+    """The unit xdist's loadscope schedules: the test's module (or class), or the notebook of an nbval cell."""
+    return nodeid.rsplit("::", 1)[0]
 
 
 def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         if item.path.suffix == ".ipynb" or item.path.name in SLOW_FILES:
             item.add_marker(pytest.mark.slow)
+    if hasattr(config, "workerinput"):  # an xdist worker: the collection its scheduler hands out in this order
+        seconds = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+        first: dict[str, int] = {}
+        for index, item in enumerate(items):
+            first.setdefault(_scope(item.nodeid), index)
+        # Stable, and by scope: each module's and notebook's own items keep their order (nbval's cells must).
+        items.sort(key=lambda item: (-seconds.get(_scope(item.nodeid), float("inf")), first[_scope(item.nodeid)]))
+
+
+_measured: "defaultdict[str, float]" = defaultdict(float)
+
+
+def pytest_runtest_logreport(report) -> None:
+    if os.environ.get("FL_DURATIONS"):  # setup, call and teardown, as the worker spent them
+        _measured[_scope(report.nodeid)] += report.duration
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
+    out = os.environ.get("FL_DURATIONS")
+    if out and _measured and not hasattr(session.config, "workerinput"):  # the controller, or a run without xdist
+        path = Path(out)
+        table = json.loads(path.read_text()) if path.exists() else {}
+        table.update({scope: round(seconds, 1) for scope, seconds in _measured.items()})  # a partial run keeps the rest
+        path.write_text(json.dumps(dict(sorted(table.items(), key=lambda kv: -kv[1])), indent=1) + "\n")
     # Tests that ran TFF in this process on TFF's own default context (test_workers does, on purpose) leave its
     # worker child running until the context is collected. Every other worker is ended by helpers.runtime; .ci/run
     # fails if any worker_binary is left after the suite.

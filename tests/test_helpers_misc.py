@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from helpers import data
@@ -45,6 +46,7 @@ def test_plot_history_one_panel_per_metric() -> None:
     assert list(fig.axes[0].lines[0].get_ydata()) == [3, 2, 1]
 
 
+@pytest.mark.slow  # starts a Jupyter kernel
 def test_progress_yields_every_item_and_its_saved_widget_text_shows_the_end() -> None:
     """helpers.plots.progress: outside Jupyter a text bar; in a kernel the saved fallback reads the final count."""
     import nbformat

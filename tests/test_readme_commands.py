@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", ROOT / "SECURITY.md", *sorted((ROOT / "docs").glob("*.md"))]
 
@@ -33,6 +35,7 @@ RUN_BY = {
     "pip install --no-deps -e .": "tests/test_pip_path.py::test_the_readmes_pip_path",
     "jupyter lab": "tests/test_pip_path.py::test_the_readmes_pip_path",
     "uv run python -m benchmarks": "tests/test_benchmarks.py::test_benchmarks_smoke",
+    "uv run python -m tools.site": "tests/test_site.py::test_the_site_builds_with_warnings_as_errors_and_runs_nothing",
     "docker build": "tests/test_container.py::test_the_readmes_container_commands_serve_jupyterlab_on_loopback_only",
     "docker run": "tests/test_container.py::test_the_readmes_container_commands_serve_jupyterlab_on_loopback_only",
 }
@@ -89,6 +92,7 @@ def test_the_bad_input_table_names_tests_that_exist() -> None:
             assert re.search(rf"^def {name}\(", source, re.M), f"{path}::{name} does not exist"
 
 
+@pytest.mark.slow  # a second pytest that collects every module and notebook
 def test_the_quick_loop_leaves_out_exactly_the_slow_tests() -> None:
     """CONTRIBUTING's `uv run pytest -m "not slow"`: no app, container, environment or notebook, every other test."""
     import importlib.util

@@ -94,6 +94,7 @@ def _cleanup(process: subprocess.Popen, pids: list[int]) -> None:
     process.wait(timeout=10)
 
 
+@pytest.mark.slow  # a TFF driver in a process of its own
 def test_the_worker_listens_on_no_network_interface_of_this_machine() -> None:
     process, seen = _start("time.sleep(60)")
     try:
@@ -106,6 +107,7 @@ def test_the_worker_listens_on_no_network_interface_of_this_machine() -> None:
         _cleanup(process, seen["worker_pids"])
 
 
+@pytest.mark.slow  # a TFF driver in a process of its own
 def test_the_fallback_warns_and_names_the_exposure() -> None:
     process, seen = _start("time.sleep(60)", env={"FL_PRIVATE_RUNTIME": "off"})
     try:
@@ -132,6 +134,7 @@ def test_in_a_container_the_warning_says_who_can_reach_the_worker(monkeypatch: p
     assert "listens without authentication" in warning, "a real exposure is named, not hidden"
 
 
+@pytest.mark.slow  # a TFF driver in a process of its own
 @pytest.mark.parametrize("how", ["normal exit", "exception", "SIGTERM", "SIGKILL", "piped to tee"])
 def test_no_worker_outlives_its_driver(how: str) -> None:
     end = {
@@ -153,6 +156,7 @@ def test_no_worker_outlives_its_driver(how: str) -> None:
         _cleanup(process, seen["worker_pids"])
 
 
+@pytest.mark.slow  # starts a Jupyter kernel
 def test_no_worker_outlives_a_restarted_jupyter_kernel() -> None:
     from jupyter_client.manager import start_new_kernel
 
@@ -245,6 +249,7 @@ def test_sigterm_to_the_forwarder_still_removes_its_folders() -> None:
         worker.stop()
 
 
+@pytest.mark.slow  # a TFF driver in a process of its own
 def test_local_workers_leave_no_folder_when_their_driver_is_killed() -> None:
     driver = (
         "import time; from helpers.workers import LocalWorkers\n"

@@ -124,6 +124,7 @@ def test_exposed_fallback_warns_and_starts_from_the_main_thread_only(monkeypatch
     assert "main thread" in str(errors[0].value)
 
 
+@pytest.mark.slow  # a TFF driver in a process of its own
 def test_release_local_worker_does_not_hang_when_sigint_is_ignored() -> None:
     # A script run as `command &` starts with SIGINT ignored, and so does TFF's worker; TFF's own clean-up stops the
     # worker with SIGINT and waits without a timeout.

@@ -1,0 +1,77 @@
+"""How the suite is scheduled (root conftest.py): the longest modules and notebooks first, by a measured table; and
+the part of notebook 01 that the Colab and container tests run (tests/apps.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import nbformat
+import pytest
+
+from tests.apps import QUICKSTART, QUICKSTART_END, code_cells_through
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _root_conftest():
+    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")  # not tests/conftest.py
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_durations_table_names_only_modules_and_notebooks_that_exist() -> None:
+    table = json.loads((ROOT / "tests" / "durations.json").read_text())
+    assert table and all(seconds >= 0 for seconds in table.values())
+    assert not [scope for scope in table if not (ROOT / scope.split("::")[0]).is_file()]
+    assert list(table.values()) == sorted(table.values(), reverse=True)
+
+
+def test_xdist_workers_collect_the_longest_scopes_first_and_keep_each_scopes_order(tmp_path: Path) -> None:
+    conftest = _root_conftest()
+    conftest.DURATIONS = tmp_path / "durations.json"
+    conftest.DURATIONS.write_text(
+        json.dumps({"notebooks/b.ipynb": 300.0, "tests/test_c.py": 40.0, "tests/test_a.py": 5.0})
+    )
+    names = [
+        "tests/test_a.py::test_one",
+        "tests/test_c.py::test_x[1]",
+        "tests/test_a.py::test_two",
+        "tests/test_c.py::test_x[2]",
+        "notebooks/b.ipynb::Cell 0",
+        "notebooks/b.ipynb::Cell 1",
+        "tests/test_d.py::test_unknown",
+    ]
+
+    def collected():
+        return [
+            SimpleNamespace(nodeid=name, path=Path(name.split("::")[0]), add_marker=lambda m: None) for name in names
+        ]
+
+    items = collected()
+    conftest.pytest_collection_modifyitems(SimpleNamespace(workerinput={}), items)
+    assert [item.nodeid for item in items] == [
+        "tests/test_d.py::test_unknown",  # not measured yet: first, as it may be long
+        "notebooks/b.ipynb::Cell 0",
+        "notebooks/b.ipynb::Cell 1",
+        "tests/test_c.py::test_x[1]",
+        "tests/test_c.py::test_x[2]",
+        "tests/test_a.py::test_one",
+        "tests/test_a.py::test_two",
+    ]
+    items = collected()
+    conftest.pytest_collection_modifyitems(SimpleNamespace(), items)  # without xdist: the order as collected
+    assert [item.nodeid for item in items] == names
+
+
+def test_the_quickstart_part_ends_at_notebook_01s_first_evaluation() -> None:
+    sources = [c.source for c in nbformat.read(ROOT / QUICKSTART, as_version=4).cells if c.cell_type == "code"]
+    part = code_cells_through(sources, QUICKSTART_END)
+    assert "google.colab" in part[0] and "test accuracy after" in part[-1] and len(part) < len(sources)
+    assert sum("progress(" in source for source in part) == 1, "the 50 rounds behind a progress bar are in it"
+    assert code_cells_through(["a", "b marker", "c marker"], "marker") == ["a", "b marker"]
+    with pytest.raises(LookupError, match="marker"):
+        code_cells_through(["a"], "marker")
