@@ -18,7 +18,12 @@ def test_helpers_hold_exactly_what_the_notebooks_save() -> None:
 
 def test_every_module_with_saved_code_is_saved_from_a_notebook() -> None:
     saved = save_code.saved(save_code.notebooks())
-    assert set(saved) == {"helpers/accounting.py", "helpers/algorithms.py", "helpers/partitions.py"}
+    assert set(saved) == {
+        "helpers/accounting.py",
+        "helpers/algorithms.py",
+        "helpers/partitions.py",
+        "helpers/shakespeare.py",
+    }
     for target, definitions in saved.items():
         text = (ROOT / target).read_text()
         for definition in definitions:
