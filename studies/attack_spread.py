@@ -4,11 +4,14 @@
     uv run python -m studies.attack_spread --executions 2 --out /tmp/attack_spread.json
 
 The DP runs of notebooks 09 (reconstruction under noise) and 10 (membership inference and the canary audit) draw
-their noise and their Poisson cohorts from unseeded generators, on purpose, so their correlations, membership
-AUCs, test accuracies, canary guesses and ε lower bounds differ between executions. Each execution already repeats
-every noise level several times; this collects those per-run numbers over whole executions of the notebooks as
-committed (an in-memory copy runs; the notebook file is never written), so that the margins of their checks
-can be held against more runs than one execution shows. Results go to `attack_spread.json`.
+their noise from TFF's own generator, whose seed cannot be set, so their correlations, membership AUCs, test
+accuracies, canary guesses and ε lower bounds differ between executions. Notebook 09 also draws its Poisson cohorts
+unseeded. Notebook 10 seeds each of its repeats explicitly (its split of writers into insiders and outsiders, its
+canaries' coins and its cohorts) from `SEED`, so the study executes it with `SEED = 0, 1, 2, ...` (execution 0 is
+the committed seed). Each execution already repeats every noise level several times; this collects those per-run
+numbers over whole executions of the notebooks as committed (an in-memory copy runs; the notebook file is never
+written), so that the margins of their checks can be held against more runs than one execution shows. Results go
+to `attack_spread.json`.
 
 The numbers are read from the notebooks' own variables, not from what they print: after the last cell of each copy
 the study runs one more, `RECORDS[notebook]`, which prints them as JSON. A renamed variable fails that cell, and
@@ -27,6 +30,8 @@ from studies import execute_with_record, write_results
 HERE = Path(__file__).resolve().parent
 NOTEBOOK_DIR = HERE.parent / "notebooks"
 MARK = "ATTACK_SPREAD_RECORD "
+SEEDED = "10_membership_inference_and_audits.ipynb"  # executed with SEED = the execution's number
+SEED_LINE = "SEED = 0\n"
 # The cell run after each notebook: its per-run numbers by noise level (str(z), or "none" for the undefended runs).
 RECORDS = {
     "09_reconstruction_attacks.ipynb": """
@@ -53,11 +58,20 @@ def measure(executions: int) -> dict:
     import nbformat
 
     os.environ["FL_DATA"] = "sample"
-    results: dict = {"executions": executions, "sampling_rate_fixed": True, "runs": {}, "failed_checks": []}
+    results: dict = {"executions": executions, "sampling_rate_fixed": True, "seeds_of_10": list(range(executions)),
+                     "runs": {}, "failed_checks": []}  # fmt: skip
     for execution in range(executions):
         for name, code in RECORDS.items():
             notebook = NOTEBOOK_DIR / name
-            printed, failed = execute_with_record(nbformat.read(notebook, as_version=4), notebook, code, MARK)
+            nb = nbformat.read(notebook, as_version=4)
+            if name == SEEDED:
+                seed_cells = [c for c in nb.cells if c.cell_type == "code" and SEED_LINE in c.source]
+                if len(seed_cells) != 1:
+                    raise RuntimeError(
+                        f"{name}: expected one cell setting {SEED_LINE.strip()!r}, found {len(seed_cells)}"
+                    )
+                seed_cells[0].source = seed_cells[0].source.replace(SEED_LINE, f"SEED = {execution}\n")
+            printed, failed = execute_with_record(nb, notebook, code, MARK)
             results["failed_checks"].extend(failed)
             for column, by_noise in printed.items():
                 for z, values in by_noise.items():

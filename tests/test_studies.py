@@ -74,6 +74,15 @@ def test_attack_spread_reads_only_names_the_notebooks_assign() -> None:
     assert _read(RECORDS["10_membership_inference_and_audits.ipynb"]) - {"json"} == {"membership", "audit"}
 
 
+def test_attack_spread_sets_notebook_10s_one_seed() -> None:
+    from studies.attack_spread import NOTEBOOK_DIR, SEED_LINE, SEEDED
+
+    seeded = [
+        c for c in nbformat.read(NOTEBOOK_DIR / SEEDED, 4).cells if c.cell_type == "code" and SEED_LINE in c.source
+    ]
+    assert len(seeded) == 1, "the study replaces exactly one `SEED = 0` line"
+
+
 def test_attack_spread_record_is_read_from_the_cell_or_fails_with_the_cells_error() -> None:
     from studies import record
     from studies.attack_spread import MARK
