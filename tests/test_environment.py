@@ -171,3 +171,15 @@ def test_a_stand_in_run_records_the_code_it_ran_and_results_mark_a_later_edit(tm
     nb.cells[1].source = "x = 2"
     nbformat.write(nb, path)
     assert run_standin.code_sha(path) != before, "a code edit shows"
+    nb.cells[1].source = "x = 2\nassert x > 1\ny = x\nassert y == 2\nprint(y)"
+    nbformat.write(nb, path)
+    before = run_standin.code_sha(path)
+    from tools import fold_cells
+
+    fold_cells.fold(nb)
+    assert [c.metadata.get("tags") for c in nb.cells[1:]] == [None, ["check"]], "the checks moved to a check cell"
+    nbformat.write(nb, path)
+    assert run_standin.code_sha(path) == before, "folding checks into their own cell keeps the record"
+    nb.cells[2].source += "\nassert y < 3"
+    nbformat.write(nb, path)
+    assert run_standin.code_sha(path) != before, "a new check shows"

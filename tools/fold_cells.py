@@ -26,12 +26,12 @@ def _tags(cell: nbformat.NotebookNode) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
 
 
-def _is_check(stmt: ast.stmt) -> bool:
+def is_check(stmt: ast.stmt) -> bool:
     """An assert, or an `if` whose branches hold only checks (the sample-only asserts)."""
     if isinstance(stmt, ast.Assert):
         return True
     if isinstance(stmt, ast.If):
-        return all(_is_check(s) for s in stmt.body) and all(_is_check(s) for s in stmt.orelse)
+        return all(is_check(s) for s in stmt.body) and all(is_check(s) for s in stmt.orelse)
     return False
 
 
@@ -75,9 +75,9 @@ def split_checks(source: str) -> tuple[str, str] | None:
     body = tree.body
     moved: list[ast.stmt] = []
     for k, stmt in enumerate(body):
-        if not _is_check(stmt):
+        if not is_check(stmt):
             continue
-        later = set().union(*(_stores(s) for s in body[k + 1 :] if s not in moved and not _is_check(s)))
+        later = set().union(*(_stores(s) for s in body[k + 1 :] if s not in moved and not is_check(s)))
         if not (_names(stmt, ast.Load) & later):
             moved.append(stmt)
     if not moved:

@@ -19,6 +19,7 @@ session (Binder) must hold, and `tools/make_nav.py` puts them in the README's no
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import json
 import os
@@ -34,6 +35,7 @@ from nbclient.exceptions import CellExecutionError, DeadKernelError
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tools/ is not a package; benchmarks/ is, at the repository's root
 from benchmarks.memory import TreeRss  # noqa: E402  (the one process-tree sampler)
+from tools import fold_cells  # noqa: E402  (a check folded into its own cell is the same code)
 from tools.repo import notebook_client, notebooks  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "standin.json"
@@ -42,9 +44,31 @@ GIB = 1024**3
 
 
 def code_sha(path: Path) -> str:
-    """A short hash of a notebook's code cells: what a stand-in run ran, so that a later edit shows in the docs."""
+    """A short hash of a notebook's code: what a stand-in run ran, so that a later edit shows in the docs.
+
+    It hashes what the code does, not its layout: Python's syntax tree of each cell (comments and blank lines aside),
+    with each cell's checks (asserts, and `if` blocks of asserts) put after its other statements, in a fixed order,
+    and a check cell counted with the cell it checks. So folding checks into collapsed cells (tools/fold_cells.py)
+    keeps the record; any other change to the code shows.
+    """
     nb = nbformat.read(path, as_version=4)
-    code = "\n\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    blocks: list[tuple[list[str], list[str]]] = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        source = "\n".join(line for line in cell.source.splitlines() if line.strip() != fold_cells.CHECK_HEADER)
+        try:
+            statements = ast.parse(source).body
+        except SyntaxError:  # an IPython magic: the text itself
+            blocks.append(([source], []))
+            continue
+        lesson = [ast.dump(s) for s in statements if not fold_cells.is_check(s)]
+        checks = [ast.dump(s) for s in statements if fold_cells.is_check(s)]
+        if blocks and not lesson and (checks or fold_cells.CHECK_TAG in cell.metadata.get("tags", [])):
+            blocks[-1][1].extend(checks)
+        else:
+            blocks.append((lesson, checks))
+    code = "\n\n".join("\n".join(lesson + sorted(checks)) for lesson, checks in blocks)
     return hashlib.sha256(code.encode()).hexdigest()[:12]
 
 
