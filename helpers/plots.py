@@ -61,18 +61,35 @@ def plot_examples_per_client(counts: np.ndarray, ax: Optional[plt.Axes] = None, 
 
 
 def plot_label_heatmap(
-    counts: np.ndarray, ax: Optional[plt.Axes] = None, title: str = "", max_clients: int = 40
+    counts: np.ndarray,
+    ax: Optional[plt.Axes] = None,
+    title: str = "",
+    max_clients: int = 40,
+    vmax: Optional[float] = None,
 ) -> plt.Axes:
-    """Heatmap of each client's label shares (rows: the first `max_clients` clients, columns: labels)."""
+    """Heatmap of each client's label shares (rows: the first `max_clients` clients, columns: labels).
+
+    White is a share of 0 and the darkest blue is `vmax`, by default the largest share shown rounded up to a tenth, so
+    that small shares stay pale and the few large ones stand out; pass the same `vmax` to panels that are compared.
+    A line on the colour bar marks the even share, 1 / number of labels, where every cell of IID data would sit.
+    """
     ax = ax or plt.figure(figsize=(4.5, 5)).gca()
     shown = counts[:max_clients]
     shares = shown / np.maximum(shown.sum(axis=1, keepdims=True), 1)
-    image = ax.imshow(shares, aspect="auto", cmap="viridis", vmin=0, vmax=1)
+    if vmax is None:
+        vmax = max(float(np.ceil(round(shares.max() * 10, 9)) / 10), 0.1)
+    image = ax.imshow(shares, aspect="auto", cmap="Blues", vmin=0, vmax=vmax, interpolation="nearest")
     ax.set_xticks(range(counts.shape[1]))
     ax.set_xlabel("label")
     ax.set_ylabel(f"client (first {len(shown)})")
     ax.set_title(title)
-    plt.colorbar(image, ax=ax, label="share of the client's examples")
+    colorbar = plt.colorbar(image, ax=ax, label="share of the client's digits")
+    even = 1 / counts.shape[1]
+    grid = [t for t in np.arange(0, vmax + 1e-9, 0.1) if abs(t - even) > 0.05 * vmax]
+    colorbar.set_ticks(
+        sorted([*grid, even]), labels=[f"{t:.2g}" + (" (even)" if t == even else "") for t in sorted([*grid, even])]
+    )
+    colorbar.ax.axhline(even, color="tab:orange", linewidth=2)
     return ax
 
 

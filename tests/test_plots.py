@@ -21,6 +21,23 @@ def test_label_heatmap_and_size_histogram() -> None:
     assert sum(p.get_height() for p in ax.patches) == 2
 
 
+def test_label_heatmap_scale_fits_the_data_and_marks_the_even_share() -> None:
+    """By default the darkest colour is the largest share shown, rounded up to a tenth; panels can share one."""
+    import matplotlib.pyplot as plt
+
+    ax = plots.plot_label_heatmap(np.array([[9, 11, 0, 0], [5, 5, 5, 5]]), title="t")  # largest share 0.55
+    assert ax.images[0].get_clim() == (0, 0.6)
+    counts = np.array([[1, 1, 1], [2, 1, 0]])
+    for vmax, expected in ((None, 0.7), (1.0, 1.0)):
+        ax = plots.plot_label_heatmap(counts, title="t", vmax=vmax)
+        assert ax.images[0].get_clim() == (0, expected)
+        colorbar = ax.figure.axes[-1]
+        ticks = [(round(t, 3), label.get_text()) for t, label in zip(colorbar.get_yticks(), colorbar.get_yticklabels())]
+        assert (0.333, "0.33 (even)") in ticks, ticks  # the even share, 1/3, where every cell of IID data would sit
+        assert all(t != 0.3 for t, _ in ticks), ticks  # no tick crowds it
+    plt.close("all")
+
+
 def test_plot_runs_skips_unmeasured_rounds() -> None:
     runs = {
         "a": {"round": [1, 2, 3], "test_accuracy": [math.nan, 0.5, 0.7]},
