@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import number_check, prose_paths
+from tools import fold_cells, number_check, prose_paths
 from tools.repo import notebooks
 
 NOTEBOOKS = notebooks()
@@ -46,8 +46,54 @@ def test_header_badge_and_setup_come_first(path: Path) -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
 def test_markdown_before_every_code_cell(path: Path) -> None:
     cells = _cells(path)
-    lonely = [i for i, c in enumerate(cells) if c["cell_type"] == "code" and cells[i - 1]["cell_type"] != "markdown"]
+    lonely = [
+        i
+        for i, c in enumerate(cells)
+        if c["cell_type"] == "code"
+        and cells[i - 1]["cell_type"] != "markdown"
+        and "check" not in c["metadata"].get("tags", [])  # a collapsed check follows the cell whose claims it checks
+    ]
     assert not lonely, f"code cells {lonely} have no markdown sentence before them"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
+def test_checks_and_solutions_are_collapsed(path: Path) -> None:
+    """Check cells and every cell under "## Solutions" are collapsed; no lesson cell ends in a check left to fold."""
+    assert not folding_needed(_cells(path)), "run `uv run python tools/make_nav.py` to fold them"
+
+
+def folding_needed(cells: list[dict]) -> list[str]:
+    """What tools/fold_cells.py would still change in these cells, as a list of one-line findings."""
+    found, in_solutions = [], False
+    for i, cell in enumerate(cells):
+        text, meta = _source(cell), cell["metadata"]
+        tags, hidden = meta.get("tags", []), meta.get("jupyter", {})
+        if cell["cell_type"] == "markdown" and text.lstrip().startswith("#"):
+            in_solutions = text.lstrip().startswith("## Solutions")
+            if in_solutions and text.strip() != "## Solutions":
+                found.append(f"cell {i}: the Solutions heading shares its cell with an answer")
+            continue
+        if in_solutions and "nav-footer" not in tags:
+            if not hidden.get("source_hidden") or (cell["cell_type"] == "code" and not hidden.get("outputs_hidden")):
+                found.append(f"cell {i}: a solution shown open")
+        elif "check" in tags and not hidden.get("source_hidden"):
+            found.append(f"cell {i}: a check shown open")
+        elif cell["cell_type"] == "code" and "check" not in tags and fold_cells.split_checks(text) is not None:
+            if "colab-setup" not in tags and not any(
+                "colab-setup" in c["metadata"].get("tags", []) for c in cells[i - 2 : i]
+            ):
+                found.append(f"cell {i}: ends in checks that belong in a collapsed check cell")
+    return found
+
+
+def test_the_folding_check_catches_an_open_solution_and_an_open_check() -> None:
+    cells = [
+        {"cell_type": "code", "metadata": {}, "source": "x = 1\nprint(x)\nassert x == 1"},
+        {"cell_type": "code", "metadata": {"tags": ["check"]}, "source": "assert True"},
+        {"cell_type": "markdown", "metadata": {}, "source": "## Solutions\n**1.** Because."},
+        {"cell_type": "code", "metadata": {"jupyter": {"source_hidden": True}}, "source": "print(2)"},
+    ]
+    assert [f.split(":")[0] for f in folding_needed(cells)] == ["cell 0", "cell 1", "cell 2", "cell 3"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
