@@ -26,6 +26,7 @@ import run_standin  # noqa: E402  (tools/ is not a package: its sample runs give
 README = ROOT / "README.md"
 TABLE_START, TABLE_END = "<!-- notebook-table:start -->", "<!-- notebook-table:end -->"
 BINDER_START, BINDER_END = "<!-- binder-badge:start -->", "<!-- binder-badge:end -->"
+SITE_START, SITE_END = "<!-- site-url:start -->", "<!-- site-url:end -->"
 BADGE_TAG, SETUP_TAG, FOOTER_TAG = "nav-badge", "colab-setup", "nav-footer"
 TRACKS = {  # a notebook's metadata "course": {"track": ..., "builds_on": ["NN", ...]} names one of these
     "core": "core, in order",
@@ -69,6 +70,15 @@ def binder_badge(first: Path) -> str:
     slug = repo_url().removeprefix("https://github.com/")
     url = f"https://mybinder.org/v2/gh/{slug}/{release()}?urlpath=lab/tree/notebooks/{first.name}"
     return f"[![Launch Binder](https://mybinder.org/badge_logo.svg)]({url})"
+
+
+def site_url() -> str:
+    """Return the URL GitHub Pages publishes the course site at (.github/workflows/pages.yml), from the Repository."""
+    owner, name = repo_url().removeprefix("https://github.com/").split("/")[:2]
+    owner = owner.lower()
+    return (
+        f"https://{owner}.github.io/" if name.lower() == f"{owner}.github.io" else f"https://{owner}.github.io/{name}/"
+    )
 
 
 def setup_source() -> str:
@@ -207,10 +217,12 @@ def notebook_table(paths: list[Path]) -> str:
 
 
 def update_readme(paths: list[Path], write: bool = True) -> bool:
-    """Rewrite the README's table and Binder badge between their markers; return True if they changed (or would)."""
+    """Rewrite the README's table, Binder badge and site URL between their markers; return True if they changed (or
+    would)."""
     text = README.read_text()
     new = repo.replace_block(text, TABLE_START, TABLE_END, notebook_table(paths))
     new = repo.replace_block(new, BINDER_START, BINDER_END, binder_badge(paths[0]), inline=True)
+    new = repo.replace_block(new, SITE_START, SITE_END, f"[{site_url()}]({site_url()})", inline=True)
     if new != text:
         if write:
             README.write_text(new)
