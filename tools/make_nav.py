@@ -1,4 +1,5 @@
-"""Insert each notebook's Colab badge, previous/next links and setup cell, and write the README's notebook table.
+"""Insert each notebook's Colab badge, previous/next links and setup cell, fold its checks and solutions, and write
+the README's notebook table.
 
 Run after adding or renaming a notebook:  uv run python tools/make_nav.py
 Run with --check to fail (exit 1) instead of writing when anything is out of date.
@@ -20,6 +21,7 @@ import tomllib  # the tools run on uv's Python 3.11
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
+import fold_cells  # noqa: E402  (checks and solutions collapsed, out of the learner's way)
 import repo  # noqa: E402  (where the notebooks are, and how a block goes into a page)
 import run_standin  # noqa: E402  (tools/ is not a package: its sample runs give the table's peak memory)
 
@@ -117,7 +119,9 @@ def tagged(nb: nbformat.NotebookNode, tag: str) -> int | None:
 
 
 def update_notebook(path: Path, paths: list[Path], write: bool = True) -> bool:
-    """Insert or refresh the badge, navigation and setup cells; return True if the notebook changed (or would).
+    """Insert or refresh the badge, navigation and setup cells and fold checks and solutions (tools/fold_cells.py).
+
+    Return True if the notebook changed (or would).
 
     With `write=False` the comparison happens in memory and the file is never touched.
     """
@@ -149,6 +153,7 @@ def update_notebook(path: Path, paths: list[Path], write: bool = True) -> bool:
         nb.cells.insert(heading + 1, nbformat.v4.new_code_cell(src, metadata={"tags": [SETUP_TAG]}))
     elif nb.cells[j].source != src:
         nb.cells[j].source = src
+    fold_cells.fold(nb)
     after = nbformat.writes(nb)
     if after != before:
         if write:
