@@ -259,20 +259,6 @@ def preprocess(
     )
 
 
-def make_federated_data(
-    client_data: tff.simulation.datasets.ClientData, client_ids: Sequence[str], **preprocess_kwargs: Any
-) -> list[tf.data.Dataset]:
-    """Return one preprocessed dataset per client id, with a clear error for unknown ids."""
-    known = set(client_data.client_ids)
-    unknown = [c for c in client_ids if c not in known]
-    if unknown:
-        raise KeyError(
-            f"Unknown client id(s) {unknown[:5]}; this ClientData has {len(known)} clients, "
-            f"for example {sorted(known)[:3]}."
-        )
-    return [preprocess(client_data.create_tf_dataset_for_client(c), **preprocess_kwargs) for c in client_ids]
-
-
 def client_dataset_computation(
     client_data: tff.simulation.datasets.ClientData, cache_dir: Optional[str] = None, **preprocess_kwargs: Any
 ) -> tff.Computation:
@@ -375,14 +361,6 @@ def hold_out_clients(
     )
 
 
-def sample_clients(client_ids: Sequence[str], clients_per_round: int, round_num: int, seed: int) -> list[str]:
-    """Pick `clients_per_round` distinct clients for one round; the same (seed, round_num) gives the same pick."""
-    if not 0 < clients_per_round <= len(client_ids):
-        raise ValueError(f"clients_per_round must be between 1 and {len(client_ids)}, got {clients_per_round}.")
-    rng = np.random.default_rng([seed, round_num])
-    return [client_ids[i] for i in rng.choice(len(client_ids), size=clients_per_round, replace=False)]
-
-
 def label_counts(client_data: tff.simulation.datasets.ClientData, num_labels: int = 10) -> np.ndarray:
     """Return a (clients x labels) matrix of example counts, rows in `client_data.client_ids` order.
 
@@ -400,3 +378,31 @@ def label_counts(client_data: tff.simulation.datasets.ClientData, num_labels: in
     ids = tf.data.Dataset.from_tensor_slices(list(client_data.client_ids))
     rows = list(ids.map(count, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).as_numpy_iterator())
     return np.stack(rows) if rows else np.zeros((0, num_labels), dtype=np.int64)
+
+
+# --- saved from the notebooks by tools/save_code.py: edit the code there, then run the tool ---
+# notebook 01_federated_averaging_quickstart.ipynb
+def sample_clients(client_ids: Sequence[str], clients_per_round: int, round_num: int, seed: int) -> list[str]:
+    """Pick `clients_per_round` distinct clients for one round; the same (seed, round_num) gives the same pick."""
+    if not 0 < clients_per_round <= len(client_ids):
+        raise ValueError(f"clients_per_round must be between 1 and {len(client_ids)}, got {clients_per_round}.")
+    rng = np.random.default_rng([seed, round_num])
+    return [client_ids[i] for i in rng.choice(len(client_ids), size=clients_per_round, replace=False)]
+
+
+# notebook 01_federated_averaging_quickstart.ipynb
+def make_federated_data(
+    client_data: tff.simulation.datasets.ClientData, client_ids: Sequence[str], **preprocess_kwargs: Any
+) -> list[tf.data.Dataset]:
+    """Return one preprocessed dataset per client id, with a clear error for unknown ids."""
+    known = set(client_data.client_ids)
+    unknown = [c for c in client_ids if c not in known]
+    if unknown:
+        raise KeyError(
+            f"Unknown client id(s) {unknown[:5]}; this ClientData has {len(known)} clients, "
+            f"for example {sorted(known)[:3]}."
+        )
+    return [preprocess(client_data.create_tf_dataset_for_client(c), **preprocess_kwargs) for c in client_ids]
+
+
+# --- end of saved code ---

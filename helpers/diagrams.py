@@ -72,57 +72,95 @@ def _canvas(width: float, height: float) -> tuple[plt.Figure, plt.Axes]:
 
 
 def fedavg_round() -> Diagram:
-    """One round of federated averaging, with the placement of every value and the TFF intrinsic that moves it."""
-    fig, ax = _canvas(10.0, 5.0)
+    """One round of federated averaging, left to right: the placement of every value and the TFF call that moves it."""
+    fig, ax = _canvas(12.0, 7.0)
+    blue, green, grey = "#1f5fa8", "#2e7d32", "#9a9a9a"
+    steps = [  # numbered in reading order, each above the part of the picture it describes
+        (1.5, "1. sample a cohort\n(in Python)"),
+        (3.7, "2. broadcast $w_t$\nfederated_broadcast"),
+        (6.0, "3. train locally (federated_map)\non tff.CLIENTS: data stay there"),
+        (8.25, "4. upload only\n$\\Delta_t^k$ and $n_k$"),
+        (10.5, "5. aggregate and update\nfederated_mean, weighted by $n_k$"),
+    ]
+    for (x, text), color in zip(steps, ("#333333", blue, "#333333", green, "#333333")):
+        ax.text(x, 6.4, text, ha="center", va="center", fontsize=8.5, fontweight="bold", color=color)
     _box(
         ax,
-        5.0,
-        4.35,
-        5.6,
-        0.8,
-        "SERVER (tff.SERVER): global model $w_t$\n"
-        r"$w_{t+1} = w_t + \eta_s \cdot \overline{\Delta}$  (server optimizer, server_lr $\eta_s$)",
+        1.5,
+        3.4,
+        2.5,
+        2.2,
+        "SERVER\n(tff.SERVER)\nglobal model $w_t$\n\npicks clients_per_round\nclients at random",
         SERVER,
+        size=8.5,
     )
-    clients = [(2.4, "client 1: its own digits"), (5.0, "client 2: its own digits"), (7.6, "client $k$ of the cohort")]
-    for x, name in clients:
+    _box(
+        ax,
+        10.5,
+        3.4,
+        2.7,
+        2.2,
+        "SERVER (tff.SERVER)\n"
+        r"$\overline{\Delta} = \sum_k n_k \Delta_t^k \,/\, \sum_k n_k$"
+        "\n"
+        r"$w_{t+1} = w_t - \eta_s\,\overline{\Delta}$"
+        "\n(server optimizer, rate $\\eta_s$)",
+        SERVER,
+        size=8.5,
+    )
+    cohort = (5.35, 3.4, 1.45)
+    for k, y in enumerate(cohort, start=1):
+        name = "client $k$" if k == len(cohort) else f"client {k}"
         _box(
             ax,
-            x,
-            1.35,
-            2.3,
-            1.2,
-            f"{name}\n$E$ epochs of local SGD\n(client_lr $\\eta_c$) from $w_t$\n"
-            r"upload $\Delta_k = w_k - w_t$, $n_k$",
+            6.0,
+            y,
+            2.6,
+            0.95,
+            f"{name} of the cohort: its own data\n$E$ epochs of SGD at rate $\\eta_c$\n"
+            r"from $w_t$ to $w_t^k$; $\Delta_t^k = w_t - w_t^k$",
             CLIENT,
-            size=8.5,
+            size=8,
         )
-        _arrow(ax, (x - 0.35, 3.9), (x - 0.35, 2.0), color="#1f5fa8")
-        _arrow(ax, (x + 0.35, 2.0), (x + 0.35, 3.9), color="#2e7d32")
-    ax.text(0.05, 2.95, "1. broadcast $w_t$\nfederated_broadcast", fontsize=8.5, color="#1f5fa8", va="center")
-    ax.text(
-        9.95,
-        2.95,
-        "3. aggregate\nfederated_mean,\nweighted by $n_k$:\n" r"$\overline{\Delta} = \sum_k n_k \Delta_k / \sum_k n_k$",
-        fontsize=8.5,
-        color="#2e7d32",
-        va="center",
-        ha="right",
+        _arrow(ax, (2.75, 3.4), (4.7, y), color=blue)
+        _arrow(ax, (7.3, y), (9.15, 3.4), color=green)
+    for y in (4.375, 2.425):
+        ax.add_patch(
+            FancyBboxPatch(
+                (4.95, y - 0.28),
+                2.1,
+                0.56,
+                boxstyle="round,pad=0.02,rounding_size=0.08",
+                facecolor="#f2f2f2",
+                edgecolor=grey,
+                linestyle="--",
+                linewidth=1.0,
+            )
+        )
+        ax.text(6.0, y, "client not sampled:\nsits this round out", ha="center", va="center", fontsize=7.5, color=grey)
+    # the loop: w_{t+1} becomes the next round's w_t
+    ax.plot([10.5, 10.5, 1.5], [2.3, 0.45, 0.45], color="#555555", lw=1.3)
+    ax.annotate(
+        "", xy=(1.5, 2.3), xytext=(1.5, 0.45), arrowprops=dict(arrowstyle="-|>", color="#555555", lw=1.3, shrinkA=0)
     )
     ax.text(
-        5.0,
-        0.3,
-        "2. local training on CLIENTS (tff.CLIENTS), a federated_map: the data never leave the client; "
-        "only $\\Delta_k$ and $n_k$ are sent",
+        6.0,
+        0.45,
+        "repeat for num_rounds: $w_{t+1}$ is the next round's $w_t$, with a new cohort",
         ha="center",
+        va="center",
         fontsize=8.5,
+        bbox=dict(facecolor="white", edgecolor="none", pad=2),
     )
     fig.tight_layout()
     alt = (
-        "One round of FedAvg. The server (tff.SERVER) holds the global model w_t and broadcasts it to every client "
-        "of the cohort (federated_broadcast). Each client (tff.CLIENTS) trains E epochs of SGD on its own data and "
-        "uploads only its model change Delta_k and its example count n_k. The server takes their example-weighted "
-        "mean (federated_mean) and applies it with its own optimizer to get w_{t+1}."
+        "One round of FedAvg, left to right, in five numbered steps. 1: the server (tff.SERVER), holding the global "
+        "model w_t, samples a cohort of clients_per_round clients; the others, drawn greyed, sit this round out. 2: it "
+        "broadcasts w_t to the cohort (federated_broadcast). 3: each cohort client (tff.CLIENTS) trains E epochs of "
+        "SGD at rate eta_c on its own data, from w_t to w_t^k (federated_map). 4: it uploads only its model update "
+        "Delta_t^k = w_t - w_t^k and its example count n_k. 5: the server takes their example-weighted mean "
+        "(federated_mean) and subtracts it times eta_s to get w_{t+1}. A loop arrow says to repeat for num_rounds, "
+        "each round with a new cohort."
     )
     return Diagram(fig, alt)
 

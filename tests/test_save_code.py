@@ -21,6 +21,7 @@ def test_every_module_with_saved_code_is_saved_from_a_notebook() -> None:
     assert set(saved) == {
         "helpers/accounting.py",
         "helpers/algorithms.py",
+        "helpers/data.py",
         "helpers/partitions.py",
         "helpers/shakespeare.py",
     }
