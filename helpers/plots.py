@@ -48,11 +48,12 @@ def plot_history(
 
 
 def plot_examples_per_client(counts: np.ndarray, ax: Optional[plt.Axes] = None, title: str = "") -> plt.Axes:
-    """Histogram of examples per client, from a (clients x labels) count matrix."""
+    """Histogram of examples per client, from a (clients x labels) count matrix, with the median marked."""
     ax = ax or plt.figure(figsize=(4.5, 3.2)).gca()
     sizes = counts.sum(axis=1)
     ax.hist(sizes, bins=20, color="tab:blue", alpha=0.8)
-    ax.axvline(sizes.mean(), color="k", linestyle="--", label=f"mean {sizes.mean():.0f}")
+    median = float(np.median(sizes))
+    ax.axvline(median, color="k", linestyle="--", label=f"median {median:.0f}")
     ax.set_xlabel("examples per client")
     ax.set_ylabel("clients")
     ax.set_title(title)
@@ -66,12 +67,15 @@ def plot_label_heatmap(
     title: str = "",
     max_clients: int = 40,
     vmax: Optional[float] = None,
+    mark_empty: bool = True,
 ) -> plt.Axes:
     """Heatmap of each client's label shares (rows: the first `max_clients` clients, columns: labels).
 
     White is a share of 0 and the darkest blue is `vmax`, by default the largest share shown rounded up to a tenth, so
     that small shares stay pale and the few large ones stand out; pass the same `vmax` to panels that are compared.
     A line on the colour bar marks the even share, 1 / number of labels, where every cell of IID data would sit.
+    With `mark_empty`, a grey dot marks each label a client has no example of, which white alone cannot tell apart
+    from a small share.
     """
     ax = ax or plt.figure(figsize=(4.5, 5)).gca()
     shown = counts[:max_clients]
@@ -80,7 +84,13 @@ def plot_label_heatmap(
         vmax = max(float(np.ceil(round(shares.max() * 10, 9)) / 10), 0.1)
     image = ax.imshow(shares, aspect="auto", cmap="Blues", vmin=0, vmax=vmax, interpolation="nearest")
     ax.set_xticks(range(counts.shape[1]))
-    ax.set_xlabel("label")
+    if mark_empty:
+        limits = ax.get_xlim(), ax.get_ylim()
+        rows, cols = np.nonzero(shown == 0)
+        ax.scatter(cols, rows, s=8, color="tab:gray", marker="o", linewidths=0)
+        ax.set_xlim(limits[0])
+        ax.set_ylim(limits[1])
+    ax.set_xlabel("label (dot: the client has none)" if mark_empty else "label")
     ax.set_ylabel(f"client (first {len(shown)})")
     ax.set_title(title)
     colorbar = plt.colorbar(image, ax=ax, label="share of the client's digits")

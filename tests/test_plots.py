@@ -101,3 +101,18 @@ def test_every_helper_figure_is_titled_labelled_and_has_readable_ticks() -> None
                 continue
             assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel(), f"untitled or unlabelled axes in {fig}"
         plt.close(fig)
+
+
+def test_size_histogram_marks_the_median_and_heatmap_dots_empty_cells() -> None:
+    """The dashed line is the median (not the mean); each zero count, and only those, gets a dot."""
+    import matplotlib.pyplot as plt
+
+    counts = np.array([[10, 0, 0], [20, 0, 0], [30, 30, 240]])  # sizes 10, 20, 300: median 20, mean 110
+    ax = plots.plot_examples_per_client(counts)
+    assert list(ax.lines[0].get_xdata()) == [20, 20] and ax.lines[0].get_label() == "median 20"
+    ax = plots.plot_label_heatmap(counts, title="t")
+    assert sorted(map(tuple, ax.collections[0].get_offsets().tolist())) == [(1, 0), (1, 1), (2, 0), (2, 1)]
+    assert ax.get_xlim() == (-0.5, 2.5) and "dot" in ax.get_xlabel()
+    ax = plots.plot_label_heatmap(counts, title="t", mark_empty=False)
+    assert not ax.collections and ax.get_xlabel() == "label"
+    plt.close("all")
