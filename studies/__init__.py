@@ -34,6 +34,9 @@ def execute_with_record(nb: Any, notebook: Path, code: str, mark: str) -> tuple[
 
     The notebook file is never written. A failed check is itself a result: the cells after it, the record cell
     among them, still run.
+
+    Raises:
+      RuntimeError: the record cell printed nothing; the message names the notebook's first failed cell, if any.
     """
     import nbformat
 
@@ -41,7 +44,10 @@ def execute_with_record(nb: Any, notebook: Path, code: str, mark: str) -> tuple[
 
     nb.cells.append(nbformat.v4.new_code_cell(code))
     notebook_client(nb, notebook, timeout=900, allow_errors=True).execute()
-    failed = [
-        o["evalue"] or o["ename"] for c in nb.cells[:-1] for o in c.get("outputs", []) if o["output_type"] == "error"
-    ]
-    return record(nb.cells[-1].outputs, mark), failed
+    errors = [(i, o) for i, c in enumerate(nb.cells[:-1]) for o in c.get("outputs", []) if o["output_type"] == "error"]
+    failed = [o["evalue"] or o["ename"] for _, o in errors]
+    try:
+        return record(nb.cells[-1].outputs, mark), failed
+    except RuntimeError as missing:  # say which of the notebook's own cells failed first, not only what is missing
+        first = f"; the first failed cell is {errors[0][0]}: {errors[0][1]['ename']}: {errors[0][1]['evalue']}"
+        raise RuntimeError(f"{notebook.name}: {missing}{first if errors else ''}") from None

@@ -125,3 +125,18 @@ def test_write_results_saves_the_json_and_prints_summary_and_failed_checks(
     assert json.loads((tmp_path / "out.json").read_text()) == results
     printed = capsys.readouterr().out
     assert '"x"' in printed and "failed checks: none" in printed
+
+
+@pytest.mark.slow  # starts a kernel
+def test_a_record_cell_that_prints_nothing_names_the_notebooks_first_failed_cell(tmp_path) -> None:
+    import nbformat
+
+    from studies import execute_with_record
+
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("raise ValueError('boom')")]
+    )
+    path = tmp_path / "00_x.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(RuntimeError, match=r"00_x.ipynb: .*NameError.*first failed cell is 1: ValueError: boom"):
+        execute_with_record(nb, path, "print('MARK' + str(y))", "MARK")
