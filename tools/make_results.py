@@ -82,9 +82,10 @@ def beside(study: list[float], printed: list[str], decimals: int = 3) -> str:
 COMMITTED = {
     "dp": ("07", r"^DP noise {key}\s+test accuracy ({num}) after"),
     "quantized": ("08", r"^FedAvg, {key}-bit updates\s+test accuracy ({num}) after"),
-    # notebook 10's tables: noise, ε, test accuracy, example AUC, its advantage, writer AUC; and the audit's
+    # notebook 10's tables: noise, ε, test accuracy, example AUC, its advantage, writer AUC; and the audit's (its last
+    # column, the canaries guessed right in every repeat, is not a study row)
     "membership": ("10", r"^\s*{key}\s+(?:inf|none|{num})\s+({range})\s+({range})\s+{range}\s+({range})\s"),
-    "audit": ("10", r"^\s*{key}\s+(?:inf|{num})\s+(\d+(?:, \d+)*)\s+({num}(?:, {num})*)\s*$"),
+    "audit": ("10", r"^\s*{key}\s+(?:inf|{num})\s+(\d+(?:, \d+)*)\s+({num}(?:, {num})*)(?:\s+\d+)?\s*$"),
 }
 TEXT_SEEDS_COMMITTED = {  # notebook 14's printed lines, by the row of studies/text_seeds.json's summary
     "central, 1 epoch": r"^epoch 1: validation accuracy ({num})",
