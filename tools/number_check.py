@@ -30,7 +30,7 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # as a script too: tools.repo from the repository's root
@@ -296,20 +296,26 @@ def unsupported_in_doc(path: Path, notebooks: Iterable[Path] = NOTEBOOKS, root: 
     return missing
 
 
-def main() -> int:
-    """List every unsupported number; exit 1 if there is one."""
+def report(in_notebook: Callable[[Path], list], in_doc: Callable[[Path], list], what: str) -> int:
+    """Print each finding of `in_notebook` over the notebooks and `in_doc` over the docs pages, then their count as
+    "N `what`"; return 1 if there is one (the command-line tools' exit code)."""
     bad = 0
     for path in NOTEBOOKS:
-        for i, number in unsupported_in_notebook(path):
-            print(f"{path.name} cell {i}: {number}")
+        for i, found in in_notebook(path):
+            print(f"{path.name} cell {i}: {found}")
             bad += 1
     for path in DOCS:
         if path.exists():
-            for n, number in unsupported_in_doc(path):
-                print(f"{path.relative_to(ROOT)} line {n}: {number}")
+            for n, found in in_doc(path):
+                print(f"{path.relative_to(ROOT)} line {n}: {found}")
                 bad += 1
-    print(f"{bad} unsupported number(s)")
+    print(f"{bad} {what}")
     return 1 if bad else 0
+
+
+def main() -> int:
+    """List every unsupported number; exit 1 if there is one."""
+    return report(unsupported_in_notebook, unsupported_in_doc, "unsupported number(s)")
 
 
 if __name__ == "__main__":

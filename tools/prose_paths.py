@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # as a script too: tools.* from the repository's root
-from tools.number_check import DOCS, NOTEBOOKS, cells, source  # noqa: E402
+from tools.number_check import cells, report, source  # noqa: E402
 
 FOLDERS = ("studies", "tests", "benchmarks", "tools", "helpers", "notebooks", "docs", "data", "deploy", "binder")
 CODE = re.compile(r"```.*?```|`[^`\n]+`", re.S)
@@ -79,18 +79,7 @@ def missing_in_doc(page: Path, root: Path = ROOT) -> list[tuple[int, str]]:
 
 def main() -> int:
     """List every path that the prose names and that does not exist; exit 1 if there is one."""
-    bad = 0
-    for path in NOTEBOOKS:
-        for i, missing in missing_in_notebook(path):
-            print(f"{path.name} cell {i}: {missing}")
-            bad += 1
-    for page in DOCS:
-        if page.exists():
-            for n, missing in missing_in_doc(page):
-                print(f"{page.relative_to(ROOT)} line {n}: {missing}")
-                bad += 1
-    print(f"{bad} missing path(s)")
-    return 1 if bad else 0
+    return report(missing_in_notebook, missing_in_doc, "missing path(s)")
 
 
 if __name__ == "__main__":
