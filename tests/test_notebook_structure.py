@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from tools import fold_cells, number_check, prose_paths
@@ -59,41 +61,28 @@ def test_markdown_before_every_code_cell(path: Path) -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
 def test_checks_and_solutions_are_collapsed(path: Path) -> None:
     """Check cells and every cell under "## Solutions" are collapsed; no lesson cell ends in a check left to fold."""
-    assert not folding_needed(_cells(path)), "run `uv run python tools/make_nav.py` to fold them"
+    assert not folding_needed(nbformat.read(path, as_version=4)), "run `uv run python tools/make_nav.py` to fold them"
 
 
-def folding_needed(cells: list[dict]) -> list[str]:
-    """What tools/fold_cells.py would still change in these cells, as a list of one-line findings."""
-    found, in_solutions = [], False
-    for i, cell in enumerate(cells):
-        text, meta = _source(cell), cell["metadata"]
-        tags, hidden = meta.get("tags", []), meta.get("jupyter", {})
-        if cell["cell_type"] == "markdown" and text.lstrip().startswith("#"):
-            in_solutions = text.lstrip().startswith("## Solutions")
-            if in_solutions and text.strip() != "## Solutions":
-                found.append(f"cell {i}: the Solutions heading shares its cell with an answer")
-            continue
-        if in_solutions and "nav-footer" not in tags:
-            if not hidden.get("source_hidden") or (cell["cell_type"] == "code" and not hidden.get("outputs_hidden")):
-                found.append(f"cell {i}: a solution shown open")
-        elif "check" in tags and not hidden.get("source_hidden"):
-            found.append(f"cell {i}: a check shown open")
-        elif cell["cell_type"] == "code" and "check" not in tags and fold_cells.split_checks(text) is not None:
-            if "colab-setup" not in tags and not any(
-                "colab-setup" in c["metadata"].get("tags", []) for c in cells[i - 2 : i]
-            ):
-                found.append(f"cell {i}: ends in checks that belong in a collapsed check cell")
-    return found
+def folding_needed(nb: nbformat.NotebookNode) -> bool:
+    """True if tools/fold_cells.py would still change the notebook (it is idempotent: a folded one stays as it is)."""
+    folded = copy.deepcopy(nb)
+    fold_cells.fold(folded)
+    return nbformat.writes(folded) != nbformat.writes(nb)
 
 
-def test_the_folding_check_catches_an_open_solution_and_an_open_check() -> None:
-    cells = [
-        {"cell_type": "code", "metadata": {}, "source": "x = 1\nprint(x)\nassert x == 1"},
-        {"cell_type": "code", "metadata": {"tags": ["check"]}, "source": "assert True"},
-        {"cell_type": "markdown", "metadata": {}, "source": "## Solutions\n**1.** Because."},
-        {"cell_type": "code", "metadata": {"jupyter": {"source_hidden": True}}, "source": "print(2)"},
-    ]
-    assert [f.split(":")[0] for f in folding_needed(cells)] == ["cell 0", "cell 1", "cell 2", "cell 3"]
+def test_the_folding_check_catches_an_open_solution_an_open_check_and_a_check_left_in_a_lesson() -> None:
+    def notebook(*cells: nbformat.NotebookNode) -> nbformat.NotebookNode:
+        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 99 · t\np"), *cells])
+
+    folded = notebook(nbformat.v4.new_code_cell("x = 1"))
+    assert not folding_needed(folded)
+    lesson = nbformat.v4.new_code_cell("x = 1\nprint(x)\nassert x == 1")
+    check = nbformat.v4.new_code_cell("assert True", metadata={"tags": ["check"]})
+    solution = nbformat.v4.new_code_cell("print(2)", metadata={"jupyter": {"source_hidden": True}})
+    heading = nbformat.v4.new_markdown_cell("## Solutions")
+    for planted in ([lesson], [check], [heading, solution]):
+        assert folding_needed(notebook(*copy.deepcopy(planted))), planted
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])

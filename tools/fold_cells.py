@@ -77,7 +77,7 @@ def split_checks(source: str) -> tuple[str, str] | None:
     for k, stmt in enumerate(body):
         if not is_check(stmt):
             continue
-        later = set().union(*(_stores(s) for s in body[k + 1 :] if s not in moved and not is_check(s)))
+        later = set().union(*(_stores(s) for s in body[k + 1 :] if not is_check(s)))
         if not (_names(stmt, ast.Load) & later):
             moved.append(stmt)
     if not moved:
@@ -118,7 +118,7 @@ def fold(nb: nbformat.NotebookNode) -> None:
     setup = next((i for i, c in enumerate(nb.cells) if "colab-setup" in _tags(c)), None)
     in_solutions = False
     for i, cell in enumerate(nb.cells):
-        text = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+        text = cell.source
         if cell.cell_type == "markdown" and text.lstrip().startswith("#"):
             in_solutions = text.lstrip().startswith(SOLUTIONS_HEADING)
             rest = text.lstrip()[len(SOLUTIONS_HEADING) :].strip("\n") if in_solutions else ""
@@ -134,7 +134,10 @@ def fold(nb: nbformat.NotebookNode) -> None:
             cells.append(cell)
             continue
         cells.append(cell)
-        if cell.cell_type != "code" or CHECK_TAG in _tags(cell) or (setup is not None and i <= setup + 2):
+        if CHECK_TAG in _tags(cell):  # a check written by hand is collapsed like the others
+            _collapse(cell, CHECK_TAG, outputs=False)
+            continue
+        if cell.cell_type != "code" or (setup is not None and i <= setup + 2):
             continue
         parts = split_checks(text)
         if parts is None:
@@ -145,11 +148,9 @@ def fold(nb: nbformat.NotebookNode) -> None:
             continue
         cell.source = parts[0]
         check = nbformat.v4.new_code_cell(parts[1])
-        check.metadata["tags"] = [CHECK_TAG]
-        check.metadata["jupyter"] = {"source_hidden": True}
-        for key in ("nbval-skip",):  # a check belongs to its cell: skipped together
-            if key in _tags(cell):
-                check.metadata["tags"].append(key)
+        _collapse(check, CHECK_TAG, outputs=False)
+        if "nbval-skip" in _tags(cell):  # a check belongs to its cell: skipped together
+            check.metadata["tags"].append("nbval-skip")
         if "skip_reason" in cell.metadata:
             check.metadata["skip_reason"] = copy.deepcopy(cell.metadata["skip_reason"])
         cells.append(check)
