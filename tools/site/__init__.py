@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tools.fold_cells import CHECK_TAG, SOLUTION_TAG
+
 ROOT = Path(__file__).resolve().parents[2]
 CONF_DIR = Path(__file__).resolve().parent
 OUT = ROOT / "build" / "site"
@@ -37,7 +39,6 @@ PAGES = [
     "SECURITY.md",
     "CONTRIBUTING.md",
 ]
-CHECK_TAG, SOLUTION_TAG = "check", "solution"  # tools/fold_cells.py's tags
 CHECK_LABEL = "Check: the claims the text makes about the cell above hold on this run"
 SOLUTION_LABEL = "Solution"
 _LINK = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\]]*\])*)\]\(([^()\s]+)\)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for tools.make_nav and tools.site
 from tools import (
@@ -38,7 +39,7 @@ html_css_files = ["site.css"]
 mathjax_path = "mathjax/tex-svg-full.js"
 mathjax3_config = {"options": {"enableMenu": False}, "loader": {"load": []}}
 
-_slug = make_nav.repo_url().removeprefix("https://github.com/")
+_BLOB_URL = f"{make_nav.repo_url()}/blob/{make_nav.release()}"  # where links to files that are not pages go
 html_theme = "sphinx_book_theme"
 html_title = "Federated learning that actually runs"
 html_sourcelink_suffix = ""  # the download button gives the .ipynb itself
@@ -72,22 +73,22 @@ def _exclude(app, config) -> None:
 def _source_read(app, docname: str, source: list[str]) -> None:
     """Fold checks and solutions, send repository links that are not pages to GitHub, and give the README the TOC."""
     srcdir = Path(app.srcdir)
-    blob_url = f"{make_nav.repo_url()}/blob/{make_nav.release()}"
     path = Path(app.env.doc2path(docname))
     if path.suffix == ".ipynb":
         nb = site.fold_notebook(json.loads(source[0]))
         for cell in nb["cells"]:
             if cell["cell_type"] == "markdown":
                 text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-                cell["source"] = site.rewrite_links(text, srcdir, docname + ".ipynb", blob_url)
+                cell["source"] = site.rewrite_links(text, srcdir, docname + ".ipynb", _BLOB_URL)
         source[0] = json.dumps(nb)
         return
-    text = site.rewrite_links(source[0], srcdir, docname + ".md", blob_url)
+    text = site.rewrite_links(source[0], srcdir, docname + ".md", _BLOB_URL)
     if docname == root_doc:
         text += site.toctree(srcdir, make_nav.TRACKS)
     source[0] = text
 
 
-def setup(app) -> None:
+def setup(app: Any) -> None:
+    """Sphinx's hook for this configuration: exclude the non-page folders, and fold and relink each page as read."""
     app.connect("config-inited", _exclude)
     app.connect("source-read", _source_read)
