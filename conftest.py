@@ -76,7 +76,8 @@ def pytest_collection_modifyitems(config, items) -> None:
 _measured: "defaultdict[str, float]" = defaultdict(float)
 
 
-def pytest_runtest_logreport(report) -> None:
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """With FL_DURATIONS set, add each test phase's duration to its module's or notebook's total."""
     if os.environ.get("FL_DURATIONS"):  # setup, call and teardown, as the worker spent them
         _measured[_scope(report.nodeid)] += report.duration
 

@@ -69,10 +69,11 @@ def char_model() -> tf.keras.Model:
 class MaskedAccuracy(tf.keras.metrics.SparseCategoricalAccuracy):
     """Next-character accuracy over real targets only: padding targets get weight 0."""
 
-    def __init__(self, name: str = "accuracy", **kwargs):
+    def __init__(self, name: str = "accuracy", **kwargs) -> None:
         super().__init__(name=name, **kwargs)
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true: tf.Tensor, y_pred: tf.Tensor, sample_weight: tf.Tensor | None = None):
+        """Count each real target; `sample_weight` is ignored (the mask is the weight)."""
         # tf.not_equal, never `!=`: TFF traces this in a graph, where `!=` on tensors compares Python objects.
         real = tf.cast(tf.not_equal(y_true, PAD), tf.float32)
         return super().update_state(y_true, y_pred, sample_weight=real)

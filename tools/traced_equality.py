@@ -71,6 +71,7 @@ class Source:
     origin: list[str]  # origin[i]: "file:line" of line i + 1
 
     def where(self, line: int) -> str:
+        """The "file:line" that line `line` of the scanned source came from."""
         return self.origin[line - 1]
 
 
