@@ -82,10 +82,6 @@ def test_run_all_cells_of_notebook_01_in_jupyterlab(tmp_path: Path) -> None:
                 assert {t.strip() for t in prompts.all_inner_texts()} == {"[ ]:"}
                 _menu(page, "Run", "Run All Cells")
                 _wait_until_all_cells_ran(page, log)
-                # Run All from a fresh kernel numbers the code cells 1, 2, 3, ... in order; a stop leaves gaps.
-                assert [t.strip() for t in prompts.all_inner_texts()] == [
-                    f"[{i}]:" for i in range(1, prompts.count() + 1)
-                ]
                 text = page.locator(".jp-Notebook").inner_text()
                 assert page.locator(".jp-RenderedMarkdown h1", has_text="Federated averaging quickstart").count() == 1
                 images = page.locator(".jp-OutputArea-output img")
@@ -95,8 +91,17 @@ def test_run_all_cells_of_notebook_01_in_jupyterlab(tmp_path: Path) -> None:
                 )
                 assert match and float(match[1]) >= 0.8, "the final accuracy line is on the page"
                 assert "Traceback" not in text and "Error" not in _error_outputs(page)
-                page.locator(".jp-OutputArea-output img").nth(1).scroll_into_view_if_needed()
+                # The README's screenshot: the progress bar and the training curves, in view.
+                curves = page.locator(".jp-CodeCell", has_text="plot_history(history)").first
+                curves.locator(".jp-OutputArea-output img").first.scroll_into_view_if_needed()
                 page.screenshot(path=os.environ.get("FL_SCREENSHOT", str(tmp_path / "jupyterlab.png")))
+                # Run All from a fresh kernel numbers the code cells 1, 2, 3, ... in order; a stop leaves gaps. The
+                # collapsed checks and solutions ran too: expanded, their prompts join the count.
+                _menu(page, "View", "Expand All Code")
+                assert [t.strip() for t in prompts.all_inner_texts()] == [
+                    f"[{i}]:" for i in range(1, prompts.count() + 1)
+                ]
+                assert prompts.count() == _code_cells(ROOT / "notebooks" / NOTEBOOK), "every code cell ran"
             finally:
                 browser.close()
     print(f"JupyterLab browser run of notebook 01: {time.monotonic() - started:.0f} s")
@@ -115,6 +120,11 @@ def _accept_kernel_dialog(page) -> None:
 def _menu(page, menu: str, item: str) -> None:
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{menu}$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{item}$")).click()
+
+
+def _code_cells(path: Path) -> int:
+    """How many code cells the notebook file holds."""
+    return sum(cell["cell_type"] == "code" for cell in json.loads(path.read_text())["cells"])
 
 
 def _wait_until_all_cells_ran(page, log: Path) -> None:
