@@ -108,21 +108,21 @@ def contains(text: str, number: str, percent: bool = False) -> bool:
     return False
 
 
+def _json_leaves(value: object) -> Iterator[float]:
+    """Every number (not a bool) inside a parsed JSON value, in document order."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        for v in value:
+            yield from _json_leaves(v)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        yield value
+
+
 def json_numbers(path: Path) -> set[str]:
     """Every number in a JSON file, written with 0 to 4 decimals."""
-
-    def walk(value) -> Iterator[float]:
-        if isinstance(value, dict):
-            for v in value.values():
-                yield from walk(v)
-        elif isinstance(value, list):
-            for v in value:
-                yield from walk(v)
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            yield value
-
     found = set()
-    for value in walk(json.loads(path.read_text())):
+    for value in _json_leaves(json.loads(path.read_text())):
         found |= {f"{value:.{d}f}" for d in range(5)}
         found |= {f"{100 * value:.{d}f}" for d in range(3)}  # shares quoted as percentages
     return found
@@ -215,16 +215,7 @@ def study_values(reference: str, root: Path = ROOT) -> list[float]:
                 raise ValueError(f"{file} has no {key!r} at {path!r}")
         nodes = found
 
-    def leaves(value) -> Iterator[float]:
-        if isinstance(value, dict):
-            value = list(value.values())
-        if isinstance(value, list):
-            for v in value:
-                yield from leaves(v)
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            yield float(value)
-
-    values = [v for node in nodes for v in leaves(node)]
+    values = [float(v) for node in nodes for v in _json_leaves(node)]
     if not values:
         raise ValueError(f"{reference} holds no number")
     return values
