@@ -12,6 +12,7 @@ it lies outside the study's runs.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
@@ -55,6 +56,7 @@ _NUM = r"\d+(?:\.\d+)?"
 _RANGE = rf"{_NUM}(?:-{_NUM})?"  # one run, or the lowest-highest of a notebook's repeats, as 10 prints them
 
 
+@functools.cache  # the spread tables ask for notebook 10's output once per row and column
 def notebook_outputs(number: str) -> str:
     """The printed (stdout) output of notebook `number` ("07"), all cells, as committed."""
     path = next((p for p in NOTEBOOKS if p.name.startswith(number)), None)
