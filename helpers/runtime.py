@@ -16,7 +16,7 @@ from __future__ import annotations
 import atexit
 import gc
 import os
-import select
+import selectors
 import shutil
 import subprocess
 import sys
@@ -178,7 +178,11 @@ class PrivateWorker:
         return f"unix:{self.socket}"
 
     def _wait_ready(self) -> None:
-        ready, _, _ = select.select([self.process.stdout], [], [], READY_TIMEOUT_S)
+        # A selector, not select(): select() refuses descriptors above 1023, which a long-lived process (a test
+        # worker that has run many TFF computations) can reach.
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.process.stdout, selectors.EVENT_READ)
+            ready = selector.select(READY_TIMEOUT_S)
         line = self.process.stdout.readline() if ready else b""
         if line.strip() != b"ready":
             self.log.seek(0)
@@ -189,6 +193,8 @@ class PrivateWorker:
     def stop(self) -> None:
         """Stop the worker (closing the lifeline ends it) and remove its socket folder."""
         end_process(self.process, lifeline=True)
+        if self.process.stdout and not self.process.stdout.closed:
+            self.process.stdout.close()
         if self.owns_directory:
             shutil.rmtree(self.directory, ignore_errors=True)
         if self.client_cache is not None:

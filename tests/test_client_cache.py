@@ -157,3 +157,22 @@ def test_a_cache_goes_with_the_process_that_made_it(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     root = Path(done.stdout.strip())
     assert root.parent == tmp_path and not root.exists()
+
+
+def test_a_worker_starts_in_a_process_with_many_open_descriptors() -> None:
+    """A long-lived process (a test worker after many TFF runs) can hold descriptors above select()'s limit of 1023."""
+    import os
+
+    from helpers.runtime import PrivateWorker
+
+    held = []
+    try:
+        while not held or held[-1] < 1100:
+            held.append(os.open(os.devnull, os.O_RDONLY))
+        before = len(os.listdir("/proc/self/fd"))
+        worker = PrivateWorker()
+        worker.stop()
+        assert len(os.listdir("/proc/self/fd")) == before, "stop() closes what the worker opened"
+    finally:
+        for descriptor in held:
+            os.close(descriptor)
