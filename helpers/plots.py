@@ -117,9 +117,11 @@ def plot_runs(
     ax = ax or plt.figure(figsize=(5, 3.5)).gca()
     styles = ("-", "--", ":", "-.")
     markers = ("o", "s", "^", "v", "D", "x", "P", "*")
+    measured: set[float] = set()
     for i, (name, history) in enumerate(runs.items()):
         xs, ys = np.asarray(history[x], dtype=float), np.asarray(history[y], dtype=float)
         keep = ~np.isnan(ys)
+        measured.update(xs[keep].tolist())
         ax.plot(
             xs[keep],
             ys[keep],
@@ -130,7 +132,13 @@ def plot_runs(
             label=name,
         )
     ax.set_xlabel("examples processed" if x == "examples" else x)
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+    if x == "round" and measured:
+        # Ticks where `y` was measured (every 5th round, say), not at 6, 9, 12: at most 8 of them, evenly thinned.
+        rounds = sorted(measured)
+        step = -(-len(rounds) // 8)
+        ax.set_xticks(rounds[::step])
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
     if x == "examples":
         ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 250k, not 250000: long labels would run together
     ax.set_ylabel(y.replace("_", " "))

@@ -48,6 +48,18 @@ def test_plot_runs_skips_unmeasured_rounds() -> None:
     assert list(ax.lines[0].get_xdata()) == [2, 3] and list(ax.lines[0].get_ydata()) == [0.5, 0.7]
 
 
+def test_plot_runs_ticks_the_rounds_where_accuracy_was_measured() -> None:
+    rounds = list(range(31))
+    measured = [0.5 if r % 5 == 0 else math.nan for r in rounds]
+    ax = plots.plot_runs({"a": {"round": rounds, "test_accuracy": measured}})
+    assert list(ax.get_xticks()) == [0, 5, 10, 15, 20, 25, 30]
+    many = plots.plot_runs({"a": {"round": rounds, "test_accuracy": [0.5] * 31}})
+    assert list(many.get_xticks()) == [0, 4, 8, 12, 16, 20, 24, 28]  # thinned evenly to at most 8
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
 def test_client_accuracy_and_prediction_plots() -> None:
     ax = plots.plot_client_accuracy([0.5, 0.9, 1.0, 0.7])
     assert sum(p.get_height() for p in ax.patches) == 4
