@@ -2,7 +2,8 @@
 
 Playwright for Python drives the system's Chromium (Debian's `chromium` package; `.ci/run` installs it), because
 Playwright's own browser download is not reachable from these machines. Set `FL_SCREENSHOT=path.png` to keep the
-screenshot (the README's `docs/jupyterlab.png` comes from `FL_SCREENSHOT=docs/jupyterlab.png`).
+screenshot (the README's `docs/jupyterlab.png` comes from `FL_SCREENSHOT=docs/jupyterlab.png`); the PNG records the
+digest of the notebook's sources it shows, which tests/test_screenshot.py compares with the current notebook's.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import portpicker
 import pytest
 
 from tests.apps import ROOT, jupyter_lab_command, running, wait_for_http
+from tools import screenshot
 
 NOTEBOOK = "01_federated_averaging_quickstart.ipynb"
 CHROMIUM_FLAGS = [
@@ -48,6 +50,7 @@ def test_run_all_cells_of_notebook_01_in_jupyterlab(tmp_path: Path) -> None:
     # The notebook runs from a copy, so JupyterLab's autosave cannot rewrite the committed outputs.
     (tmp_path / "notebooks").mkdir()
     shutil.copy(ROOT / "notebooks" / NOTEBOOK, tmp_path / "notebooks" / NOTEBOOK)
+    sources = screenshot.sources_digest(tmp_path / "notebooks" / NOTEBOOK)
     settings = tmp_path / "lab-settings" / "@jupyterlab" / "notebook-extension"
     settings.mkdir(parents=True)
     # Render every cell (no virtual scrolling), so the whole notebook is on the page to be checked; no news pop-up.
@@ -94,7 +97,10 @@ def test_run_all_cells_of_notebook_01_in_jupyterlab(tmp_path: Path) -> None:
                 # The README's screenshot: the progress bar and the training curves, in view.
                 curves = page.locator(".jp-CodeCell", has_text="plot_history(history)").first
                 curves.locator(".jp-OutputArea-output img").first.scroll_into_view_if_needed()
-                page.screenshot(path=os.environ.get("FL_SCREENSHOT", str(tmp_path / "jupyterlab.png")))
+                shot = Path(os.environ.get("FL_SCREENSHOT", str(tmp_path / "jupyterlab.png")))
+                page.screenshot(path=str(shot))
+                # What it shows: the digest of the sources that ran (tests/test_screenshot.py compares it with 01's).
+                screenshot.record(shot, sources)
                 # Run All from a fresh kernel numbers the code cells 1, 2, 3, ... in order; a stop leaves gaps. The
                 # collapsed checks and solutions ran too: expanded, their prompts join the count.
                 _menu(page, "View", "Expand All Code")
