@@ -308,3 +308,49 @@ def test_predict_then_run_checks(path: Path) -> None:
     for cell in questions:
         text = _source(cell)
         assert "<details>" in text and "<summary>" in text and "</details>" in text, text[:200]
+
+
+# The repository's evidence and maintenance folders and page: a lesson does not send the learner there; a short
+# "How we know" cell at the end of the notebook may (CONTRIBUTING.md, "Checks and answers out of the reader's way").
+# The course's own code (helpers/, deploy/), its data and the learner's pages (README, SECURITY, docs/) are lesson
+# material and may be named anywhere.
+_NOT_IN_LESSONS = re.compile(
+    r"(?<![\w-])(?:studies|tests|benchmarks|tools|\.ci)/"  # a path into the folders, in code, a link or plain text
+    r"|(?<![\w./-])(?:studies|benchmarks|tools)\.\w"  # a module of theirs (`python -m studies.spread`)
+    r"|CONTRIBUTING\.md"
+)
+
+
+def repository_paths_in_lessons(path: Path) -> list[tuple[int, str]]:
+    """(cell, what) for each evidence or maintenance path a markdown cell names outside a "How we know" cell."""
+    found = []
+    for i, cell in enumerate(_cells(path)):
+        text = _source(cell)
+        if cell["cell_type"] != "markdown" or re.match(r"#+ How we know\b", text):
+            continue
+        text = re.sub(r"https?://\S+", " ", text)  # a URL's path is GitHub's, not a repository path
+        found += [(i, m.group(0)) for m in _NOT_IN_LESSONS.finditer(text)]
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
+def test_no_lesson_cell_names_a_study_test_benchmark_or_tool(path: Path) -> None:
+    """Studies, tests, benchmarks, tools and CONTRIBUTING.md are named only in a "### How we know" cell."""
+    found = repository_paths_in_lessons(path)
+    assert not found, f"move these to the notebook's '### How we know' cell at the end (cell, path): {found}"
+
+
+def test_the_lesson_paths_check_catches_each_kind_and_spares_how_we_know(tmp_path: Path) -> None:
+    cells = [
+        "The spread is in `studies/spread.json`.",
+        "See [the table](../benchmarks/RESULTS.md#round).",
+        "Run python -m studies.drift_search to repeat it.",
+        "tests/test_runs.py checks it.",
+        "CONTRIBUTING.md has the tool.",
+        "### How we know\n`studies/spread.json`, `tests/test_runs.py` and CONTRIBUTING.md.",
+        "`helpers/program.py`, [the deployment](../deploy/), SECURITY.md and https://github.com/o/r/tree/main/tests/x.",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text) for text in cells])
+    path = tmp_path / "00_planted.ipynb"
+    path.write_text(nbformat.writes(nb))
+    assert [i for i, _ in repository_paths_in_lessons(path)] == [0, 1, 2, 3, 4]
