@@ -123,3 +123,18 @@ def test_the_title_and_purpose_are_the_only_lines_left_out(path: Path) -> None:
     kept = [line for line in first.splitlines() if line.strip()]
     source = [line for line in nbformat.read(path, as_version=4).cells[0].source.splitlines() if line.strip()]
     assert kept == source[2:]
+
+
+def test_fix_links_each_bare_first_use_and_leaves_one_inside_another_link(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    glossary = tmp_path / "docs" / "GLOSSARY.md"
+    glossary.write_text("# Glossary\n\n## Terms\n\n### Cohort\nThe clients of a round.\n\n### Server\nIt averages.\n")
+    path = _notebook(tmp_path, "The server samples a cohort; the cohort trains.", "[The server's page](x.md).")
+    assert glossary_check.link_first_uses(path, glossary) == []
+    text = nbformat.read(path, as_version=4).cells[1].source
+    assert text == (
+        "The [server](../docs/GLOSSARY.md#server) samples a [cohort](../docs/GLOSSARY.md#cohort); the cohort trains."
+    )
+    assert [a for _, a, _ in glossary_check.bare_first_uses(path, glossary) if a in ("cohort", "server")] == []
+    path = _notebook(tmp_path, "[The server's page](x.md).")
+    assert glossary_check.link_first_uses(path, glossary) == [(1, "server", "server")]

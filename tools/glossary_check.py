@@ -1,6 +1,7 @@
 """Every glossary term a notebook uses is defined or linked where the notebook first uses it: the glossary check.
 
     uv run python tools/glossary_check.py          # list each notebook's terms whose first use is bare
+    uv run python tools/glossary_check.py --fix notebooks/05_federated_evaluation.ipynb   # link them, in place
 
 The terms are the headings under "## Terms" in docs/GLOSSARY.md; `TERMS` below gives, for each heading's anchor, the
 phrases that count as a use of it (a test fails while a heading has no entry here, or an entry no heading). A phrase
@@ -22,6 +23,7 @@ to one) where the word first appears.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -156,12 +158,45 @@ def bare_first_uses(path: Path, glossary: Path = GLOSSARY) -> list[tuple[int, st
     return sorted(bare)
 
 
-def main() -> int:
-    """List each notebook's glossary terms whose first use is bare; exit 1 if there is one."""
+def link_first_uses(path: Path, glossary: Path = GLOSSARY) -> list[tuple[int, str, str]]:
+    """Link each bare first use in the notebook to its anchor, in place; return the (cell, anchor, words) it could not.
+
+    A use inside the text of another link is left for a person to reword.
+    """
+    import nbformat
+
+    left = []
+    while True:
+        bare = [b for b in bare_first_uses(path, glossary) if b not in left]
+        if not bare:
+            return left
+        i, anchor, _ = bare[0]
+        nb = nbformat.read(path, as_version=4)
+        text = nb.cells[i].source
+        use = _pattern(TERMS[anchor]).search(prose(dict(_lesson_cells(path))[i]))
+        start, end = use.span()
+        if any(link.start(1) <= start and end <= link.end(1) for link in _LINK.finditer(text)):
+            left.append(bare[0])
+            continue
+        target = Path(os.path.relpath(glossary, path.parent)).as_posix()
+        nb.cells[i].source = f"{text[:start]}[{text[start:end]}]({target}#{anchor}){text[end:]}"
+        nbformat.write(nb, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """List each notebook's glossary terms whose first use is bare (or link them, --fix); exit 1 if one is left."""
+    import argparse
+
     from tools.repo import notebooks
 
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook")
+    parser.add_argument("--fix", action="store_true", help="link each bare first use to its anchor, in place")
+    args = parser.parse_args(argv)
     failed = 0
-    for path in notebooks():
+    for path in args.notebooks or notebooks():
+        if args.fix:
+            link_first_uses(path)
         for i, anchor, words in bare_first_uses(path):
             print(
                 f"{path.name} cell {i}: '{words}' is used first here, neither linked (GLOSSARY.md#{anchor}) nor defined"
