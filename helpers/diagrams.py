@@ -8,10 +8,12 @@ nbval and screen readers get instead of the pixels.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
-from matplotlib.patches import FancyBboxPatch
+import numpy as np
+from matplotlib.patches import Circle, FancyBboxPatch
 
 SERVER, CLIENT, STEP, NOTE = "#dbe9f6", "#e6f4e1", "#fff2cc", "#f4f4f4"
 
@@ -166,34 +168,191 @@ def fedavg_round() -> Diagram:
 
 
 def aggregator_stack() -> Diagram:
-    """TFF's aggregator factories as nested layers: zeroing, clipping, DP noise and a secure sum, outside in."""
-    fig, ax = _canvas(9.0, 4.6)
-    layers = [
-        ("zeroing_factory: drop any update with a coordinate above a bound (L$\\infty$)", "#fde2e2"),
-        ("clipping_factory: scale every update to L2 norm at most $C$", "#fff2cc"),
-        ("DifferentiallyPrivateFactory: clip on the client, add $\\mathcal{N}(0, z^2C^2)$ to the sum", "#e8e0f4"),
-        ("SecureSumFactory: sum integers mod $2^b$; the server sees only the total", "#dbe9f6"),
-    ]
-    for depth, (text, color) in enumerate(layers):
-        pad = 0.32 * depth
+    """TFF's three ready-made aggregators, one column each: their layers' steps on the clients, the sum, the server."""
+    fig, ax = _canvas(12.0, 9.0)
+    zeroing, clipping, mean, secure, private = "#fde2e2", "#fff2cc", "#e6f4e1", "#dbe9f6", "#e8e0f4"
+    columns = {  # per factory: (client steps outside in, the sum that crosses to the server, server steps inside out)
+        "robust_aggregator()": (
+            [
+                ("zeroing: zero the update if one\ncoordinate exceeds the bound", zeroing),
+                ("clipping: scale the update\nto L2 norm at most $C$", clipping),
+                ("mean: multiply it by\nits weight $n_k$", mean),
+            ],
+            ("federated_sum: the server\nsees each update", NOTE),
+            [
+                ("mean: divide the sum\nby $\\Sigma_k n_k$", mean),
+                ("clipping, zeroing: adapt $C$ and\nthe bound from the norms seen", NOTE),
+            ],
+        ),
+        "secure_aggregator()": (
+            [
+                ("zeroing: zero the update if one\ncoordinate exceeds the bound", zeroing),
+                ("clipping: scale the update\nto L2 norm at most $C$", clipping),
+                ("mean: multiply it by\nits weight $n_k$", mean),
+                ("secure sum: clip each value to\n$[-B, B]$, encode as integers", secure),
+            ],
+            ("federated_secure_sum_bitwidth:\nthe server sees only the total", secure),
+            [
+                ("secure sum: decode\nthe integers' total", secure),
+                ("mean: divide by $\\Sigma_k n_k$\n(also summed securely)", mean),
+                ("clipping, zeroing, secure sum:\nadapt $C$, the bound and $B$", NOTE),
+            ],
+        ),
+        "dp_aggregator($z$, $m$)": (
+            [
+                ("zeroing: zero the update if one\ncoordinate exceeds the bound", zeroing),
+                ("DP: scale the update\nto L2 norm at most $C$", private),
+            ],
+            ("federated_sum: the server\nsees each update", NOTE),
+            [
+                ("DP: add noise $\\mathcal{N}(0, z^2C^2)$\nto the sum, divide by $m$", private),
+                ("DP, zeroing: adapt $C$ and\nthe bound from the norms seen", NOTE),
+            ],
+        ),
+    }
+    nesting = (
+        "zeroing around clipping around a mean",
+        "zeroing around clipping around a\nmean around a secure sum",
+        "zeroing around the DP layer",
+    )
+    xs, width, height, pitch = (3.35, 6.55, 9.75), 2.75, 0.62, 0.86
+    client_top, sum_y, server_top = 7.3, 3.75, 2.8
+    # the three bands: on each client, crossing the network, on the server
+    for y in (4.2, 3.3):
+        ax.plot([0.15, 11.85], [y, y], color="#9a9a9a", lw=0.9, ls="--")
+    for y, text in (
+        (6.0, "on each\nclient\n(tff.CLIENTS)\n\nouter layer\nfirst"),
+        (sum_y, "the sum"),
+        (1.95, "on the server\n(tff.SERVER)\n\ninner layer\nfirst"),
+    ):
+        ax.text(0.95, y, text, ha="center", va="center", fontsize=8.5, fontweight="bold", color="#444444")
+    for x, (name, (client, total, server)), nests in zip(xs, columns.items(), nesting):
+        ax.text(x, 8.75, name, ha="center", va="center", fontsize=10, fontweight="bold", family="monospace")
+        ax.text(x, 8.3, nests, ha="center", va="center", fontsize=8, color="#444444")
+        steps = [(client_top - pitch * i, text, color) for i, (text, color) in enumerate(client)]
+        steps.append((sum_y, *total))
+        steps += [(server_top - pitch * i, text, color) for i, (text, color) in enumerate(server)]
+        _arrow(ax, (x, 8.0), (x, steps[0][0] + height / 2), color="#555555")
+        for (y0, _, _), (y1, _, _) in zip(steps, steps[1:]):
+            _arrow(ax, (x, y0 - height / 2), (x, y1 + height / 2), color="#555555")
+        for y, text, color in steps:
+            _box(ax, x, y, width, height, text, color, size=8)
+    legend = (
+        (zeroing, "zeroing_factory"),
+        (clipping, "clipping_factory"),
+        (mean, "MeanFactory"),
+        (secure, "SecureSumFactory"),
+        (private, "DifferentiallyPrivateFactory"),
+    )
+    for k, (color, name) in enumerate(legend):
+        x = 1.55 + 2.0 * k
         ax.add_patch(
-            FancyBboxPatch(
-                (0.3 + pad, 0.35 + pad),
-                6.4 - 2 * pad,
-                3.9 - 2 * pad,
-                boxstyle="round,pad=0.02,rounding_size=0.1",
-                facecolor=color,
-                edgecolor="#555555",
-            )
+            FancyBboxPatch((x, 0.26), 0.28, 0.2, boxstyle="round,pad=0.01", facecolor=color, edgecolor="#555555")
         )
-        ax.text(0.45 + pad, 4.1 - pad, text, fontsize=8.5, va="center")
-    _box(ax, 3.5, 2.3, 2.1, 0.7, "sum of the\ncohort's updates", NOTE, size=8.5)
-    _arrow(ax, (8.6, 3.7), (6.75, 3.7), "client\nupdates", offset=(0.0, 0.35))
-    _arrow(ax, (6.75, 1.0), (8.6, 1.0), "mean update\nto the server", offset=(0.0, 0.35))
+        ax.text(x + 0.38, 0.36, name, va="center", fontsize=8, family="monospace")
+    fig.tight_layout()
+    alt = (
+        "TFF's three ready-made aggregators side by side, each a column read top to bottom: the steps each layer "
+        "does on every client, outer layer first, then the sum that crosses to the server, then the steps on the "
+        "server, inner layer first. robust_aggregator(): zeroing drops an update with a coordinate above its bound, "
+        "clipping scales it to L2 norm at most C, the mean multiplies it by its weight n_k; a plain federated_sum, so "
+        "the server sees each update; the server divides by the sum of the weights and adapts the bounds. "
+        "secure_aggregator(): the same zeroing, clipping and weighting, then the secure sum clips each value to "
+        "[-B, B] and encodes it as integers; federated_secure_sum_bitwidth shows the server only the total, which it "
+        "decodes and divides by the securely summed weights. dp_aggregator(z, m): zeroing, then the DP layer clips "
+        "each update to norm C; after a plain sum the server adds Gaussian noise of standard deviation z times C and "
+        "divides by m, the expected number of clients. Only the secure sum hides single updates from the server."
+    )
+    return Diagram(fig, alt)
+
+
+def dp_clip_and_noise(clip: float = 1.0, noise_multiplier: float = 1.0, clients_per_round: int = 10) -> Diagram:
+    """DP-FedAvg's aggregator as `gaussian_fixed` runs it: clip each update, sum, add noise to the sum, divide by m."""
+    if clip <= 0 or noise_multiplier < 0 or clients_per_round < 1:
+        raise ValueError(
+            f"Need clip > 0, noise_multiplier >= 0, clients_per_round >= 1; got {clip}, "
+            f"{noise_multiplier}, {clients_per_round}."
+        )
+    fig, ax = _canvas(12.0, 5.0)
+    ax.set_aspect("equal")
+    green, purple, grey = "#2e7d32", "#6a3d9a", "#9a9a9a"
+    scale = 0.8  # inches per clip norm C: the picture is in units of C
+    updates = np.array([(0.55, 0.5), (1.9, 0.75), (0.25, 0.8), (1.6, -0.9), (-0.45, 0.55)])  # in units of C
+    norms = np.linalg.norm(updates, axis=1)
+    clipped = updates * np.minimum(1.0, 1.0 / norms)[:, None]
+    noise = noise_multiplier * np.array([0.75, -0.55])  # one draw of N(0, z^2 C^2 I), in units of C
+    cloud = np.random.default_rng(0).standard_normal((400, 2))
+    cloud = noise_multiplier * cloud[np.linalg.norm(cloud, axis=1) < 2.0][:150]  # within two stds, to fit
+    total = clipped.sum(axis=0)
+    titles = (
+        (1.5, "1. on each client: clip\nthe update to L2 norm $\\leq C$"),
+        (6.2, "2. sum the clipped updates; the server\nadds noise $\\mathcal{N}(0, z^2C^2 I)$ to the sum"),
+        (10.6, f"3. the server divides by $m$ = {clients_per_round},\nthe expected cohort size"),
+    )
+    for x, text in titles:
+        ax.text(x, 4.6, text, ha="center", va="center", fontsize=9, fontweight="bold")
+
+    def circle(center, radius, **kw) -> None:
+        ax.add_patch(Circle(center, radius * scale, fill=False, **kw))
+
+    # 1. clipping, on each client
+    o1 = np.array([1.3, 2.0])
+    circle(o1, 1.0, edgecolor="#555555", lw=1.0, ls="--")
+    ax.plot(*zip(o1, o1 + scale * np.array([-0.6, -0.8])), color="#555555", lw=0.8)
+    ax.text(*(o1 + scale * np.array([-0.45, -0.4])), "$C$", fontsize=9, ha="right", va="center")
+    for update, short in zip(updates, clipped):
+        if np.linalg.norm(update) > 1.0:
+            _arrow(ax, tuple(o1), tuple(o1 + scale * update), color=grey)
+        _arrow(ax, tuple(o1), tuple(o1 + scale * short), color=green)
+    ax.text(1.5, 0.95, "grey: the update as trained\ngreen: what is sent", fontsize=8, ha="center", va="center")
     ax.text(
-        7.7,
-        2.35,
-        "an update passes\nevery layer on its\nway in, outside in;\neach layer wraps\nthe factory inside it",
+        1.5,
+        0.3,
+        f"this round's cohort: {len(updates)} clients\n(Poisson sampling: the size varies)",
+        fontsize=8,
+        ha="center",
+        va="center",
+        color="#444444",
+    )
+    # 2. the sum, then the noise
+    o2 = np.array([4.8, 1.1])
+    tip = o2
+    for short in clipped[np.argsort(np.arctan2(clipped[:, 1], clipped[:, 0]))[::-1]]:
+        _arrow(ax, tuple(tip), tuple(tip + scale * short), color=green)
+        tip = tip + scale * short
+    ax.scatter(*(tip + scale * cloud).T, s=3, color=purple, alpha=0.25, lw=0)
+    circle(tip, noise_multiplier, edgecolor=purple, lw=1.0, ls="--")
+    noisy = tip + scale * noise
+    _arrow(ax, tuple(o2), tuple(tip), color="#333333")
+    _arrow(ax, tuple(tip), tuple(noisy), color=purple)
+    _arrow(ax, tuple(o2), tuple(noisy), color=purple)
+    ax.text(5.75, 1.95, "sum", fontsize=8.5, ha="right", va="center", color="#333333")
+    ax.text(
+        *(tip + scale * np.array([1.15, 0.55])),
+        f"noise: std $zC$ = {noise_multiplier * clip:g} in\nevery coordinate; the\narrow is one draw",
+        fontsize=8,
+        va="center",
+        color=purple,
+    )
+    ax.text(6.9, 1.1, "noisy sum", fontsize=8.5, va="center", color=purple)
+    # 3. divide by the expected cohort size
+    o3 = np.array([10.6, 2.0])
+    _arrow(ax, (8.85, 2.0), (9.65, 2.0), "$\\div\\, m$", offset=(0.0, 0.22), size=10)
+    circle(o3, 1.0, edgecolor=grey, lw=1.0, ls=":")
+    mean = (total + noise) / clients_per_round
+    _arrow(ax, tuple(o3), tuple(o3 + scale * mean), color=purple)
+    ax.text(
+        10.6,
+        0.95,
+        "the mean update sent to the server's\noptimizer; the dotted circle is norm $C$",
+        fontsize=8,
+        ha="center",
+        va="center",
+    )
+    ax.text(
+        10.6,
+        0.3,
+        "divided by $m$, not by the cohort's actual size,\nwhich would reveal how many took part",
         fontsize=8,
         ha="center",
         va="center",
@@ -201,10 +360,94 @@ def aggregator_stack() -> Diagram:
     )
     fig.tight_layout()
     alt = (
-        "TFF's aggregators as nested layers. Outermost, zeroing drops an update with an extreme coordinate; inside "
-        "it, clipping bounds each update's L2 norm to C; inside that, the DP factory adds Gaussian noise of standard "
-        "deviation z times C to the sum; innermost, a secure sum reveals only the cohort's total. Client updates "
-        "enter from outside, and the mean update leaves for the server."
+        f"DP-FedAvg's aggregator in three steps, drawn in two of the model's coordinates in units of the clip norm C "
+        f"(here {clip:g}). 1: on each client of this round's cohort (5 clients drawn; Poisson sampling makes the size "
+        "vary), the update is scaled to L2 norm at most C: the short updates inside the circle of radius C are sent "
+        "unchanged, the long ones are shortened onto the circle. 2: the clipped updates are summed, and the server "
+        f"adds Gaussian noise of standard deviation z times C = {noise_multiplier * clip:g} in every coordinate to "
+        "the sum, so one client's whole contribution is no larger than the noise. 3: the server divides the noisy "
+        f"sum by m = {clients_per_round}, the expected cohort size, not by the actual count, and the result is the "
+        "mean update, shorter than any single clipped update."
+    )
+    return Diagram(fig, alt)
+
+
+def receptive_field(
+    kernel_size: int, dilations: Sequence[int], text: str = "Our revels now are ended. These our actors"
+) -> Diagram:
+    """Which input characters the last position's prediction sees through stacked causal dilated convolutions."""
+    if kernel_size < 1 or not dilations or min(dilations) < 1:
+        raise ValueError(f"Need kernel_size >= 1 and dilations >= 1; got {kernel_size}, {list(dilations)}.")
+    field = 1 + (kernel_size - 1) * sum(dilations)
+    plain = 1 + (kernel_size - 1) * len(dilations)  # the same layers without dilation
+    if len(text) < field + 2:
+        raise ValueError(f"text must be at least {field + 2} characters long to show a field of {field}.")
+    n = len(text)
+    fig, ax = _canvas(12.5, 1.6 + 1.05 * len(dilations) + 1.1)
+    pitch, left = 11.0 / n, 1.35
+    ys = [1.6 + 1.05 * level for level in range(len(dilations) + 1)]  # the input, then each convolution's output
+    seen = [{n - 1}]  # the positions each level contributes, from the top down
+    for rate in reversed(dilations):
+        seen.append({p - rate * j for p in seen[-1] for j in range(kernel_size) if p - rate * j >= 0})
+    seen = seen[::-1]
+    for level, rate in enumerate(dilations, start=1):  # the taps that feed the last prediction
+        for p in seen[level]:
+            for j in range(kernel_size):
+                q = p - rate * j
+                ax.plot(
+                    [left + pitch * q, left + pitch * p],
+                    [ys[level - 1] + 0.13, ys[level] - 0.13],
+                    color="#1f5fa8",
+                    lw=0.7,
+                    alpha=0.6,
+                )
+    for level, y in enumerate(ys):
+        for p in range(n):
+            active = p in seen[level]
+            ax.add_patch(
+                Circle(
+                    (left + pitch * p, y),
+                    0.09 if level else 0.0,
+                    facecolor="#1f5fa8" if active else "#dddddd",
+                    edgecolor="none",
+                )
+            )
+        name = "input\ncharacters" if level == 0 else f"conv {level}\ndilation {dilations[level - 1]}"
+        ax.text(0.55, y, name, ha="center", va="center", fontsize=8.5, fontweight="bold")
+    for p, char in enumerate(text):
+        _box(
+            ax,
+            left + pitch * p,
+            ys[0],
+            pitch * 0.86,
+            0.32,
+            "␣" if char == " " else char,
+            CLIENT if p in seen[0] else "#f4f4f4",
+            size=9,
+            family="monospace",
+        )
+    ax.text(
+        left + pitch * (n - 1) + 0.1,
+        ys[-1] + 0.42,
+        "the last position: the dense layer turns it into the next character's logits",
+        ha="right",
+        va="center",
+        fontsize=8.5,
+    )
+    for y, width, label in (
+        (1.0, field, f"seen by the last prediction: {field} characters"),
+        (0.4, plain, f"without dilation (all dilations 1): {plain}"),
+    ):
+        x0, x1 = left + pitch * (n - width) - pitch * 0.45, left + pitch * (n - 1) + pitch * 0.45
+        ax.plot([x0, x0, x1, x1], [y + 0.12, y, y, y + 0.12], color="#333333", lw=1.0)
+        ax.text(x0 - 0.1, y, label, ha="right", va="center", fontsize=8.5)
+    fig.tight_layout()
+    alt = (
+        f"Stacked causal convolutions of kernel {kernel_size} with dilations {', '.join(map(str, dilations))}, drawn "
+        f"over the text {text!r}. The last position's prediction of the next character looks at {kernel_size} "
+        f"positions of the layer below, spaced by that layer's dilation, and those at {kernel_size} of theirs, down "
+        f"to the input: it sees the last {field} characters and none after it. The same layers without dilation "
+        f"would see only {plain}."
     )
     return Diagram(fig, alt)
 

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import functools
+
 import matplotlib
 
 matplotlib.use("Agg")
 
 import pytest  # noqa: E402
+from matplotlib.colors import to_rgba  # noqa: E402
+from matplotlib.patches import FancyBboxPatch  # noqa: E402
 
 from helpers import diagrams  # noqa: E402
 
-DRAWINGS = (diagrams.fedavg_round, diagrams.aggregator_stack, diagrams.who_sees_what, diagrams.learning_process_blocks)
+notebook_14_field = functools.partial(diagrams.receptive_field, 5, (1, 2, 4))  # notebook 14's char_model
+DRAWINGS = (
+    diagrams.fedavg_round,
+    diagrams.aggregator_stack,
+    diagrams.dp_clip_and_noise,
+    notebook_14_field,
+    diagrams.who_sees_what,
+    diagrams.learning_process_blocks,
+)
 
 
-@pytest.mark.parametrize("draw", DRAWINGS, ids=lambda f: f.__name__)
+def _name(draw) -> str:
+    return getattr(draw, "__name__", None) or draw.func.__name__
+
+
+@pytest.mark.parametrize("draw", DRAWINGS, ids=_name)
 def test_each_diagram_has_a_figure_and_alt_text_that_describes_it(draw) -> None:
     diagram = draw()
     assert diagram.figure.axes, "something is drawn"
@@ -73,3 +89,79 @@ def test_the_same_diagram_gives_the_same_png_bytes(monkeypatch: pytest.MonkeyPat
     diagrams.show(diagrams.who_sees_what())
     diagrams.show(diagrams.who_sees_what())
     assert shown[0] == shown[1]
+
+
+@pytest.mark.parametrize("draw", DRAWINGS, ids=_name)
+def test_no_label_overlaps_another_or_crosses_a_box_border_or_the_figure_edge(draw) -> None:
+    """Each label lies inside the figure, apart from every other label, and wholly inside or outside each box."""
+    fig = draw().figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = [t for t in fig.axes[0].texts if t.get_text().strip()]
+    extents = [t.get_window_extent(renderer) for t in texts]
+    boxes = [p.get_window_extent(renderer) for p in fig.axes[0].patches if isinstance(p, FancyBboxPatch)]
+    edge = fig.bbox
+    for i, (text, extent) in enumerate(zip(texts, extents)):
+        label = text.get_text()
+        assert edge.x0 <= extent.x0 and extent.x1 <= edge.x1 and edge.y0 <= extent.y0 and extent.y1 <= edge.y1, label
+        for other, other_extent in zip(texts[i + 1 :], extents[i + 1 :]):
+            assert not extent.overlaps(other_extent), (label, other.get_text())
+        for box in boxes:
+            inside = box.x0 <= extent.x0 and extent.x1 <= box.x1 and box.y0 <= extent.y0 and extent.y1 <= box.y1
+            assert inside or not extent.overlaps(box), f"{label!r} crosses a box border"
+
+
+def test_the_aggregator_picture_gives_each_tff_factory_its_own_column_with_its_layers_in_order() -> None:
+    """TFF 0.87 stacks zeroing > clipping > mean (robust), the same > secure sum (secure), zeroing > DP (dp)."""
+    diagram = diagrams.aggregator_stack()
+    texts = diagram.figure.axes[0].texts
+    headers = {t.get_text(): t.get_position()[0] for t in texts if "aggregator(" in t.get_text()}
+    assert list(headers) == ["robust_aggregator()", "secure_aggregator()", "dp_aggregator($z$, $m$)"]
+    expected = {
+        "robust_aggregator()": ["zeroing", "clipping", "mean", "federated_sum", "mean", "clipping, zeroing"],
+        "secure_aggregator()": [
+            "zeroing",
+            "clipping",
+            "mean",
+            "secure sum",
+            "federated_secure_sum_bitwidth",
+            "secure sum",
+            "mean",
+            "clipping, zeroing, secure sum",
+        ],
+        "dp_aggregator($z$, $m$)": ["zeroing", "DP", "federated_sum", "DP", "DP, zeroing"],
+    }
+    for header, x in headers.items():
+        column = [t for t in texts if abs(t.get_position()[0] - x) < 1e-9 and ":" in t.get_text()]
+        column.sort(key=lambda t: -t.get_position()[1])  # top to bottom: clients, the sum, the server
+        assert [t.get_text().split(":")[0] for t in column] == expected[header], header
+    drawn = " ".join(t.get_text() for t in texts)
+    assert drawn.count("sees only the total") == 1, "only the secure sum hides single updates from the server"
+    for text in texts:  # the issue's complaint: "clip on the client" drawn inside a clipping layer
+        assert "clip on the client" not in text.get_text()
+
+
+def test_the_dp_picture_clips_every_sent_update_and_labels_the_noise_and_divisor_it_was_given() -> None:
+    diagram = diagrams.dp_clip_and_noise(clip=2.0, noise_multiplier=0.5, clients_per_round=20)
+    drawn = " ".join(t.get_text() for t in diagram.figure.axes[0].texts)
+    assert "$zC$ = 1 " in drawn and "$m$ = 20" in drawn, drawn
+    assert "z times C = 1 " in diagram.alt and "m = 20" in diagram.alt
+    with pytest.raises(ValueError):
+        diagrams.dp_clip_and_noise(clip=0.0)
+
+
+@pytest.mark.parametrize(("kernel", "dilations", "field", "plain"), [(5, (1, 2, 4), 29, 13), (2, (1, 2, 4, 8), 16, 5)])
+def test_the_receptive_field_highlights_exactly_the_characters_the_last_prediction_sees(
+    kernel, dilations, field, plain
+) -> None:
+    """1 + (kernel - 1) x (sum of dilations) characters; without dilation 1 + (kernel - 1) x layers."""
+    diagram = diagrams.receptive_field(kernel, dilations)
+    seen = [
+        p
+        for p in diagram.figure.axes[0].patches
+        if isinstance(p, FancyBboxPatch) and p.get_facecolor() == to_rgba(diagrams.CLIENT)
+    ]
+    assert len(seen) == field
+    assert f"last {field} characters" in diagram.alt and f"only {plain}." in diagram.alt
+    with pytest.raises(ValueError, match="at least"):
+        diagrams.receptive_field(kernel, dilations, text="too short")
