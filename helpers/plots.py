@@ -202,3 +202,27 @@ def progress(iterable: Iterable[T], desc: str) -> Iterator[T]:
         bar.close()
         if handle is not None:
             handle.update(bar.container)
+
+
+def plot_prediction_grid(
+    images: np.ndarray, labels: Sequence[int], predictions: Sequence[int], columns: int = 8, size: float = 1.4
+) -> plt.Figure:
+    """Show digits (0 = background) in rows of `columns`, titled "predicted (true)", wrong ones in red and framed."""
+    rows = max(1, -(-len(images) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * size, rows * (size + 0.3) + 0.4), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, label, predicted in zip(axes.flat, images, labels, predictions):
+        wrong = int(predicted) != int(label)
+        ax.axis("on")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.imshow(np.reshape(image, (28, 28)), cmap="gray_r", vmin=0.0, vmax=1.0)
+        ax.set_title(f"{predicted} ({label})", fontsize=13, color="tab:red" if wrong else "black")
+        for spine in ax.spines.values():
+            spine.set_visible(wrong)
+            spine.set_color("tab:red")
+            spine.set_linewidth(3)
+    fig.suptitle("predicted (true label); wrong predictions in red", fontsize=13)
+    fig.tight_layout()
+    return fig

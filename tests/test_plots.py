@@ -128,3 +128,16 @@ def test_size_histogram_marks_the_median_and_heatmap_dots_empty_cells() -> None:
     ax = plots.plot_label_heatmap(counts, title="t", mark_empty=False)
     assert not ax.collections and ax.get_xlabel() == "label"
     plt.close("all")
+
+
+def test_prediction_grid_marks_wrong_predictions_in_red_and_fills_rows() -> None:
+    """Wrong predictions get red titles and a visible red frame; the grid has rows of `columns`, spare cells blank."""
+    import matplotlib.pyplot as plt
+
+    fig = plots.plot_prediction_grid(np.zeros((5, 784)), [1, 2, 3, 4, 5], [1, 7, 3, 4, 0], columns=3)
+    axes = fig.axes
+    assert len(axes) == 6 and not axes[5].axison
+    assert [ax.title.get_color() for ax in axes[:5]] == ["black", "tab:red", "black", "black", "tab:red"]
+    assert [ax.spines["left"].get_visible() for ax in axes[:5]] == [False, True, False, False, True]
+    assert axes[1].get_title() == "7 (2)" and fig.get_suptitle()
+    plt.close(fig)
