@@ -435,8 +435,13 @@ def receptive_field(
         fontsize=8.5,
     )
     for y, width, label in (
-        (1.0, field, f"seen by the last prediction: {field} characters"),
-        (0.4, plain, f"without dilation (all dilations 1): {plain}"),
+        (
+            1.0,
+            field,
+            f"seen by the last prediction: 1 + {kernel_size - 1} × ({' + '.join(map(str, dilations))})"
+            f" = {field} characters",
+        ),
+        (0.4, plain, f"without dilation (all rates 1): 1 + {kernel_size - 1} × {len(dilations)} = {plain}"),
     ):
         x0, x1 = left + pitch * (n - width) - pitch * 0.45, left + pitch * (n - 1) + pitch * 0.45
         ax.plot([x0, x0, x1, x1], [y + 0.12, y, y, y + 0.12], color="#333333", lw=1.0)
