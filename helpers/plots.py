@@ -167,17 +167,6 @@ def plot_client_accuracy(accuracies: Sequence[float], ax: Optional[plt.Axes] = N
     return ax
 
 
-def plot_predictions(images: np.ndarray, labels: Sequence[int], predictions: Sequence[int]) -> plt.Figure:
-    """Show digits (0 = background) titled "predicted (true)", wrong predictions in red."""
-    fig, axes = plt.subplots(1, len(images), figsize=(len(images) * 0.95, 1.4), squeeze=False)
-    for ax, image, label, predicted in zip(axes[0], images, labels, predictions):
-        ax.imshow(np.reshape(image, (28, 28)), cmap="gray_r", vmin=0.0, vmax=1.0)
-        ax.set_title(f"{predicted} ({label})", fontsize=9, color="black" if predicted == label else "tab:red")
-        ax.axis("off")
-    fig.tight_layout()
-    return fig
-
-
 def progress(iterable: Iterable[T], desc: str) -> Iterator[T]:
     """Iterate with tqdm's progress bar (`tqdm.auto`: a widget in Jupyter, text elsewhere) whose saved output shows
     the bar's final state.
