@@ -109,28 +109,27 @@ def plot_runs(
     y: str = "test_accuracy",
     ax: Optional[plt.Axes] = None,
     title: str = "",
+    like: Optional[plt.Axes] = None,
 ) -> plt.Axes:
     """Plot `y` against `x` for several runs on one axis, skipping rounds where `y` was not measured (NaN).
 
     Each run gets its own line style and marker as well as colour, so that a curve lying on another stays visible.
+    A run already drawn on the axis `like` (by its name) keeps the colour, line style and marker it has there.
     """
     ax = ax or plt.figure(figsize=(5, 3.5)).gca()
     styles = ("-", "--", ":", "-.")
     markers = ("o", "s", "^", "v", "D", "x", "P", "*")
+    drawn = {line.get_label(): line for line in like.lines} if like is not None else {}
     measured: set[float] = set()
     for i, (name, history) in enumerate(runs.items()):
         xs, ys = np.asarray(history[x], dtype=float), np.asarray(history[y], dtype=float)
         keep = ~np.isnan(ys)
         measured.update(xs[keep].tolist())
-        ax.plot(
-            xs[keep],
-            ys[keep],
-            linestyle=styles[i % len(styles)],
-            marker=markers[i % len(markers)],
-            markersize=4,
-            alpha=0.85,
-            label=name,
-        )
+        style = {"linestyle": styles[i % len(styles)], "marker": markers[i % len(markers)]}
+        if name in drawn:
+            twin = drawn[name]
+            style = {"linestyle": twin.get_linestyle(), "marker": twin.get_marker(), "color": twin.get_color()}
+        ax.plot(xs[keep], ys[keep], markersize=4, alpha=0.85, label=name, **style)
     ax.set_xlabel("examples processed" if x == "examples" else x)
     if x == "round" and measured:
         # Ticks where `y` was measured (every 5th round, say), not at 6, 9, 12: at most 8 of them, evenly thinned.

@@ -60,6 +60,22 @@ def test_plot_runs_ticks_the_rounds_where_accuracy_was_measured() -> None:
     plt.close("all")
 
 
+def test_plot_runs_can_draw_each_run_as_another_axis_drew_it() -> None:
+    import matplotlib.pyplot as plt
+
+    runs = {name: {"round": [1, 2], "test_accuracy": [0.1, 0.2]} for name in ("a", "b", "c")}
+    left = plots.plot_runs(runs)
+    right = plots.plot_runs({"c": runs["c"], "a": runs["a"]}, like=left)
+    for line in right.lines:
+        twin = next(t for t in left.lines if t.get_label() == line.get_label())
+        assert (line.get_color(), line.get_linestyle(), line.get_marker()) == (
+            twin.get_color(),
+            twin.get_linestyle(),
+            twin.get_marker(),
+        )
+    plt.close("all")
+
+
 def test_client_accuracy_plot() -> None:
     ax = plots.plot_client_accuracy([0.5, 0.9, 1.0, 0.7])
     assert sum(p.get_height() for p in ax.patches) == 4
