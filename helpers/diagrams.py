@@ -169,8 +169,12 @@ def fedavg_round() -> Diagram:
 
 def aggregator_stack() -> Diagram:
     """TFF's three ready-made aggregators, one column each: their layers' steps on the clients, the sum, the server."""
-    fig, ax = _canvas(12.0, 9.0)
+    fig, ax = plt.subplots(figsize=(12.0, 9.9))
+    ax.set_xlim(0, 12.0)
+    ax.set_ylim(-0.9, 9.0)  # below 0: the key to the symbols
+    ax.axis("off")
     zeroing, clipping, mean, secure, private = "#fde2e2", "#fff2cc", "#e6f4e1", "#dbe9f6", "#e8e0f4"
+    intrinsic, adapt = "#ffffff", NOTE
     columns = {  # per factory: (client steps outside in, the sum that crosses to the server, server steps inside out)
         "robust_aggregator()": (
             [
@@ -178,10 +182,14 @@ def aggregator_stack() -> Diagram:
                 ("clipping: scale the update\nto L2 norm at most $C$", clipping),
                 ("mean: multiply it by\nits weight $n_k$", mean),
             ],
-            ("federated_sum: the server\nsees each update", NOTE),
+            ("federated_sum: the server\nsees each update", intrinsic),
             [
                 ("mean: divide the sum\nby $\\Sigma_k n_k$", mean),
-                ("clipping, zeroing: adapt $C$ and\nthe bound from the norms seen", NOTE),
+                (
+                    "clipping, zeroing: adapt $C$ and the\nbound for the next round from a\n"
+                    "summed count of norms below them",
+                    adapt,
+                ),
             ],
         ),
         "secure_aggregator()": (
@@ -191,11 +199,11 @@ def aggregator_stack() -> Diagram:
                 ("mean: multiply it by\nits weight $n_k$", mean),
                 ("secure sum: clip each value to\n$[-B, B]$, encode as integers", secure),
             ],
-            ("federated_secure_sum_bitwidth:\nthe server sees only the total", secure),
+            ("federated_secure_sum_bitwidth:\nthe server sees only the total", intrinsic),
             [
                 ("secure sum: decode\nthe integers' total", secure),
                 ("mean: divide by $\\Sigma_k n_k$\n(also summed securely)", mean),
-                ("clipping, zeroing, secure sum:\nadapt $C$, the bound and $B$", NOTE),
+                ("clipping, zeroing, secure sum:\nadapt $C$, the bound and $B$ from\nsecurely summed counts", adapt),
             ],
         ),
         "dp_aggregator($z$, $m$)": (
@@ -203,17 +211,21 @@ def aggregator_stack() -> Diagram:
                 ("zeroing: zero the update if one\ncoordinate exceeds the bound", zeroing),
                 ("DP: scale the update\nto L2 norm at most $C$", private),
             ],
-            ("federated_sum: the server\nsees each update", NOTE),
+            ("federated_sum: the server\nsees each update", intrinsic),
             [
-                ("DP: add noise $\\mathcal{N}(0, z^2C^2)$\nto the sum, divide by $m$", private),
-                ("DP, zeroing: adapt $C$ and\nthe bound from the norms seen", NOTE),
+                ("DP: add noise $\\mathcal{N}(0, z^2C^2 I)$\nto the sum, divide by $m$", private),
+                (
+                    "DP, zeroing: adapt $C$ (from a noised\ncount) and the bound (from a summed\n"
+                    "count) of the norms below them",
+                    adapt,
+                ),
             ],
         ),
     }
     nesting = (
         "zeroing around clipping around a mean",
         "zeroing around clipping around a\nmean around a secure sum",
-        "zeroing around the DP layer",
+        "zeroing around the DP layer\n(notebook 07)",
     )
     xs, width, height, pitch = (3.35, 6.55, 9.75), 2.75, 0.62, 0.86
     client_top, sum_y, server_top = 7.3, 3.75, 2.8
@@ -221,9 +233,9 @@ def aggregator_stack() -> Diagram:
     for y in (4.2, 3.3):
         ax.plot([0.15, 11.85], [y, y], color="#9a9a9a", lw=0.9, ls="--")
     for y, text in (
-        (6.0, "on each\nclient\n(tff.CLIENTS)\n\nouter layer\nfirst"),
+        (6.0, "on each\nclient\n(tff.CLIENTS)\n\nread down:\nthe outermost\nlayer acts\nfirst"),
         (sum_y, "the sum"),
-        (1.95, "on the server\n(tff.SERVER)\n\ninner layer\nfirst"),
+        (1.85, "on the server\n(tff.SERVER)\n\nread down:\nthe innermost\nlayer finishes\nfirst"),
     ):
         ax.text(0.95, y, text, ha="center", va="center", fontsize=8.5, fontweight="bold", color="#444444")
     for x, (name, (client, total, server)), nests in zip(xs, columns.items(), nesting):
@@ -236,32 +248,49 @@ def aggregator_stack() -> Diagram:
         for (y0, _, _), (y1, _, _) in zip(steps, steps[1:]):
             _arrow(ax, (x, y0 - height / 2), (x, y1 + height / 2), color="#555555")
         for y, text, color in steps:
-            _box(ax, x, y, width, height, text, color, size=8)
+            _box(ax, x, y, width, height, text, color, size=8 if text.count("\n") < 2 else 7.5)
     legend = (
         (zeroing, "zeroing_factory"),
         (clipping, "clipping_factory"),
         (mean, "MeanFactory"),
         (secure, "SecureSumFactory"),
         (private, "DifferentiallyPrivateFactory"),
+        (intrinsic, "TFF's sum across the network"),
+        (adapt, "bounds adapted between rounds"),
     )
     for k, (color, name) in enumerate(legend):
-        x = 1.55 + 2.0 * k
+        x, y = (0.3 + 2.35 * k, 0.36) if k < 5 else (0.3 + 3.5 * (k - 5), -0.1)
         ax.add_patch(
-            FancyBboxPatch((x, 0.26), 0.28, 0.2, boxstyle="round,pad=0.01", facecolor=color, edgecolor="#555555")
+            FancyBboxPatch((x, y - 0.1), 0.28, 0.2, boxstyle="round,pad=0.01", facecolor=color, edgecolor="#555555")
         )
-        ax.text(x + 0.38, 0.36, name, va="center", fontsize=8, family="monospace")
+        ax.text(x + 0.38, y, name, va="center", fontsize=8, family="monospace" if k < 5 else None)
+    ax.text(
+        0.3,
+        -0.62,
+        "the bound: the zeroing threshold on an update's largest coordinate;  $C$: the clipping norm;  "
+        "$n_k$: client $k$'s number of examples;\n$B$: the range each value is clipped to before the secure sum;  "
+        "$z$, $m$: notebook 07's noise multiplier and expected cohort size",
+        va="center",
+        fontsize=8,
+        color="#444444",
+    )
     fig.tight_layout()
     alt = (
         "TFF's three ready-made aggregators side by side, each a column read top to bottom: the steps each layer "
-        "does on every client, outer layer first, then the sum that crosses to the server, then the steps on the "
-        "server, inner layer first. robust_aggregator(): zeroing drops an update with a coordinate above its bound, "
-        "clipping scales it to L2 norm at most C, the mean multiplies it by its weight n_k; a plain federated_sum, so "
-        "the server sees each update; the server divides by the sum of the weights and adapts the bounds. "
+        "does on every client, outermost layer first, then the sum that crosses to the server, then the steps on "
+        "the server, innermost layer first. robust_aggregator(): zeroing drops an update with a coordinate above its "
+        "bound, clipping scales it to L2 norm at most C, the mean multiplies it by its weight n_k, the client's "
+        "number of examples; a plain federated_sum, so the server sees each update; the server divides by the sum of "
+        "the weights and adapts the bounds for the next round from a summed count of the norms below them. "
         "secure_aggregator(): the same zeroing, clipping and weighting, then the secure sum clips each value to "
         "[-B, B] and encodes it as integers; federated_secure_sum_bitwidth shows the server only the total, which it "
-        "decodes and divides by the securely summed weights. dp_aggregator(z, m): zeroing, then the DP layer clips "
-        "each update to norm C; after a plain sum the server adds Gaussian noise of standard deviation z times C and "
-        "divides by m, the expected number of clients. Only the secure sum hides single updates from the server."
+        "decodes and divides by the securely summed weights, and the bounds adapt from securely summed counts. "
+        "dp_aggregator(z, m), notebook 07's DP layer: zeroing, then the DP layer clips each update to norm C; after "
+        "a plain sum the server adds Gaussian noise N(0, z^2 C^2 I) and divides by m, the expected number of "
+        "clients; C adapts from a noised count and the bound from a summed one. Only the secure sum hides single "
+        "updates from the "
+        "server. A legend names each colour's TFF factory, white for TFF's sum across the network and grey for "
+        "bounds adapted between rounds, and a key defines the bound, C, n_k, B, z and m."
     )
     return Diagram(fig, alt)
 
@@ -287,7 +316,7 @@ def dp_clip_and_noise(clip: float = 1.0, noise_multiplier: float = 1.0, clients_
     titles = (
         (1.5, "1. on each client: clip\nthe update to L2 norm $\\leq C$"),
         (6.2, "2. sum the clipped updates; the server\nadds noise $\\mathcal{N}(0, z^2C^2 I)$ to the sum"),
-        (10.6, f"3. the server divides by $m$ = {clients_per_round},\nthe expected cohort size"),
+        (10.6, "3. the server divides by $m$,\nthe expected cohort size"),
     )
     for x, text in titles:
         ax.text(x, 4.6, text, ha="center", va="center", fontsize=9, fontweight="bold")
@@ -304,11 +333,19 @@ def dp_clip_and_noise(clip: float = 1.0, noise_multiplier: float = 1.0, clients_
         if np.linalg.norm(update) > 1.0:
             _arrow(ax, tuple(o1), tuple(o1 + scale * update), color=grey)
         _arrow(ax, tuple(o1), tuple(o1 + scale * short), color=green)
-    ax.text(1.5, 0.95, "grey: the update as trained\ngreen: what is sent", fontsize=8, ha="center", va="center")
+    ax.text(
+        1.5,
+        0.95,
+        f"$C$ = {clip:g}: the clip norm, the dashed circle's radius\ngrey: the update as trained; green: what is sent",
+        fontsize=8,
+        ha="center",
+        va="center",
+    )
     ax.text(
         1.5,
         0.3,
-        f"this round's cohort: {len(updates)} clients\n(Poisson sampling: the size varies)",
+        f"this round's cohort: {len(updates)} clients drawn here; each client\n"
+        f"joins at random, so the size varies around $m$ = {clients_per_round}",
         fontsize=8,
         ha="center",
         va="center",
@@ -329,15 +366,36 @@ def dp_clip_and_noise(clip: float = 1.0, noise_multiplier: float = 1.0, clients_
     ax.text(5.75, 1.95, "sum", fontsize=8.5, ha="right", va="center", color="#333333")
     ax.text(
         *(tip + scale * np.array([1.15, 0.55])),
-        f"noise: std $zC$ = {noise_multiplier * clip:g} in\nevery coordinate; the\narrow is one draw",
+        f"noise of std $zC$ = {noise_multiplier:g} × {clip:g} = {noise_multiplier * clip:g}\n"
+        "in every coordinate; the purple\narrow is one draw, the dots are\nother draws, the dashed circle\n"
+        "has radius $zC$",
         fontsize=8,
         va="center",
         color=purple,
     )
     ax.text(6.9, 1.1, "noisy sum", fontsize=8.5, va="center", color=purple)
-    # 3. divide by the expected cohort size
+    ax.text(
+        6.2,
+        0.3,
+        "$z$: the noise multiplier; $I$: the identity matrix,\nso each coordinate gets its own independent noise",
+        fontsize=8,
+        ha="center",
+        va="center",
+        color="#444444",
+    )
+    # 3. divide by the expected cohort size: from the noisy sum's tip to the mean update
     o3 = np.array([10.6, 2.0])
-    _arrow(ax, (8.85, 2.0), (9.65, 2.0), "$\\div\\, m$", offset=(0.0, 0.22), size=10)
+    start = noisy + np.array([0.15, 0.0])
+    end = o3 - np.array([scale + 0.1, 0.0])
+    _arrow(ax, tuple(start), tuple(end), color="#333333")
+    ax.text(
+        (start[0] + end[0]) / 2,
+        (start[1] + end[1]) / 2 + 0.25,
+        f"$\\div\\, m$ = {clients_per_round}",
+        fontsize=10,
+        ha="center",
+        va="center",
+    )
     circle(o3, 1.0, edgecolor=grey, lw=1.0, ls=":")
     mean = (total + noise) / clients_per_round
     _arrow(ax, tuple(o3), tuple(o3 + scale * mean), color=purple)
@@ -361,13 +419,16 @@ def dp_clip_and_noise(clip: float = 1.0, noise_multiplier: float = 1.0, clients_
     fig.tight_layout()
     alt = (
         f"DP-FedAvg's aggregator in three steps, drawn in two of the model's coordinates in units of the clip norm C "
-        f"(here {clip:g}). 1: on each client of this round's cohort (5 clients drawn; Poisson sampling makes the size "
-        "vary), the update is scaled to L2 norm at most C: the short updates inside the circle of radius C are sent "
-        "unchanged, the long ones are shortened onto the circle. 2: the clipped updates are summed, and the server "
-        f"adds Gaussian noise of standard deviation z times C = {noise_multiplier * clip:g} in every coordinate to "
-        "the sum, so one client's whole contribution is no larger than the noise. 3: the server divides the noisy "
-        f"sum by m = {clients_per_round}, the expected cohort size, not by the actual count, and the result is the "
-        "mean update, shorter than any single clipped update."
+        f"(here {clip:g}). 1: on each client of this round's cohort (5 clients drawn here; each client joins at "
+        f"random, so the size varies around its expected value m = {clients_per_round}), the update is scaled to L2 "
+        "norm at most C: the short updates inside the dashed circle of radius C are sent unchanged, the long ones "
+        "are shortened onto the circle. 2: the clipped updates are summed, and the server adds Gaussian noise "
+        f"N(0, z^2 C^2 I) to the sum: z is the noise multiplier and I the identity matrix, so every coordinate gets "
+        f"independent noise of standard deviation z times C = {noise_multiplier:g} × {clip:g} = "
+        f"{noise_multiplier * clip:g}. One draw is an arrow, other draws are dots, and a dashed circle of radius zC "
+        "marks one standard deviation, so one client's whole contribution is no larger than the noise. 3: an arrow "
+        f"from the noisy sum divides it by m = {clients_per_round}, the expected cohort size, not by the actual "
+        "count, and the result is the mean update, shorter than any single clipped update."
     )
     return Diagram(fig, alt)
 
@@ -434,25 +495,35 @@ def receptive_field(
         va="center",
         fontsize=8.5,
     )
+    ax.text(
+        0.1,
+        ys[-1] + 0.42,
+        f"kernel size {kernel_size}: each dot combines {kernel_size} positions of the layer below;\n"
+        "dilation d: those positions are d apart (d = 1: neighbours);  ␣ marks a space",
+        ha="left",
+        va="center",
+        fontsize=8.5,
+    )
     for y, width, label in (
         (
             1.0,
             field,
-            f"seen by the last prediction: 1 + {kernel_size - 1} × ({' + '.join(map(str, dilations))})"
+            f"seen by the last prediction: 1 + ({kernel_size} − 1) × ({' + '.join(map(str, dilations))})"
             f" = {field} characters",
         ),
-        (0.4, plain, f"without dilation (all rates 1): 1 + {kernel_size - 1} × {len(dilations)} = {plain}"),
+        (0.4, plain, f"without dilation (all rates 1): 1 + ({kernel_size} − 1) × {len(dilations)} = {plain}"),
     ):
         x0, x1 = left + pitch * (n - width) - pitch * 0.45, left + pitch * (n - 1) + pitch * 0.45
         ax.plot([x0, x0, x1, x1], [y + 0.12, y, y, y + 0.12], color="#333333", lw=1.0)
         ax.text(x0 - 0.1, y, label, ha="right", va="center", fontsize=8.5)
     fig.tight_layout()
     alt = (
-        f"Stacked causal convolutions of kernel {kernel_size} with dilations {', '.join(map(str, dilations))}, drawn "
-        f"over the text {text!r}. The last position's prediction of the next character looks at {kernel_size} "
-        f"positions of the layer below, spaced by that layer's dilation, and those at {kernel_size} of theirs, down "
-        f"to the input: it sees the last {field} characters and none after it. The same layers without dilation "
-        f"would see only {plain}."
+        f"Stacked causal convolutions of kernel size {kernel_size} with dilations {', '.join(map(str, dilations))}, "
+        f"drawn over the text {text!r} (a space drawn as ␣). The last position's prediction of the next character "
+        f"looks at {kernel_size} positions of the layer below, spaced by that layer's dilation (1: neighbours), and "
+        f"those at {kernel_size} of theirs, down "
+        f"to the input: it sees the last 1 + ({kernel_size} - 1) × ({' + '.join(map(str, dilations))}) = {field} "
+        f"characters and none after it. The same layers without dilation would see only {plain}."
     )
     return Diagram(fig, alt)
 

@@ -136,6 +136,13 @@ def test_the_aggregator_picture_gives_each_tff_factory_its_own_column_with_its_l
         column.sort(key=lambda t: -t.get_position()[1])  # top to bottom: clients, the sum, the server
         assert [t.get_text().split(":")[0] for t in column] == expected[header], header
     drawn = " ".join(t.get_text() for t in texts)
+    for symbol in ("the bound:", "$C$:", "$n_k$:", "$B$:", "$z$, $m$:"):
+        assert symbol in drawn, f"the key defines {symbol}"
+    assert "$\\mathcal{N}(0, z^2C^2 I)$" in drawn, "the same noise as notebook 07 writes"
+    drawn_colours = {p.get_facecolor() for p in diagram.figure.axes[0].patches if isinstance(p, FancyBboxPatch)}
+    legend = [p for p in diagram.figure.axes[0].patches if isinstance(p, FancyBboxPatch) and p.get_width() < 0.5]
+    assert drawn_colours == {p.get_facecolor() for p in legend}, "every box colour has a legend entry"
+    assert len(legend) == len({p.get_facecolor() for p in legend}), "one colour, one meaning"
     assert drawn.count("sees only the total") == 1, "only the secure sum hides single updates from the server"
     for text in texts:  # the issue's complaint: "clip on the client" drawn inside a clipping layer
         assert "clip on the client" not in text.get_text()
@@ -144,8 +151,22 @@ def test_the_aggregator_picture_gives_each_tff_factory_its_own_column_with_its_l
 def test_the_dp_picture_clips_every_sent_update_and_labels_the_noise_and_divisor_it_was_given() -> None:
     diagram = diagrams.dp_clip_and_noise(clip=2.0, noise_multiplier=0.5, clients_per_round=20)
     drawn = " ".join(t.get_text() for t in diagram.figure.axes[0].texts)
-    assert "$zC$ = 1 " in drawn and "$m$ = 20" in drawn, drawn
-    assert "z times C = 1 " in diagram.alt and "m = 20" in diagram.alt
+    assert "$zC$ = 0.5 × 2 = 1\n" in drawn and "$\\div\\, m$ = 20" in drawn, drawn
+    assert "z times C = 0.5 × 2 = 1." in diagram.alt and "m = 20" in diagram.alt
+    # every symbol and mark is explained in the figure itself (issue 38's cold read)
+    for key in ("$C$ = 2: the clip norm", "$z$: the noise multiplier", "$I$: the identity matrix", "the dots are"):
+        assert key in drawn, key
+    assert "around $m$ = 20" in drawn, "the cohort's size varies around m, said where the 5 drawn clients are"
+
+
+def test_the_dp_picture_divides_the_noisy_sum_itself_by_m() -> None:
+    """The ÷ m arrow starts at the tip of the noisy sum, not in empty space."""
+    fig = diagrams.dp_clip_and_noise().figure
+    ax = fig.axes[0]
+    arrows = [a for a in ax.texts if getattr(a, "arrow_patch", None) is not None]
+    purple_tips = [a.xy for a in arrows if a.arrow_patch.get_edgecolor()[:3] == to_rgba("#6a3d9a")[:3]]
+    divide = max(arrows, key=lambda a: a.xy[0] - a.xyann[0])  # the longest rightward arrow
+    assert any(abs(divide.xyann[0] - x - 0.15) < 1e-9 and abs(divide.xyann[1] - y) < 1e-9 for x, y in purple_tips)
     with pytest.raises(ValueError):
         diagrams.dp_clip_and_noise(clip=0.0)
 
@@ -162,6 +183,9 @@ def test_the_receptive_field_highlights_exactly_the_characters_the_last_predicti
         if isinstance(p, FancyBboxPatch) and p.get_facecolor() == to_rgba(diagrams.CLIENT)
     ]
     assert len(seen) == field
-    assert f"last {field} characters" in diagram.alt and f"only {plain}." in diagram.alt
+    assert f"= {field} characters" in diagram.alt and f"only {plain}." in diagram.alt
+    drawn = " ".join(t.get_text() for t in diagram.figure.axes[0].texts)
+    assert f"kernel size {kernel}:" in drawn and f"1 + ({kernel} − 1) ×" in drawn, "the kernel size is shown"
+    assert "dilation d:" in drawn and "␣ marks a space" in drawn
     with pytest.raises(ValueError, match="at least"):
         diagrams.receptive_field(kernel, dilations, text="too short")
