@@ -14,6 +14,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
+WAGE_PANEL = Path(__file__).resolve().parents[1] / "data" / "wage_panel" / "wage_panel.csv"  # notebook 16's table
 MAX_IN_MEMORY_BYTES = 256 * 2**20  # above this, build the ClientData from a function that reads one client's rows
 Table = Mapping[str, Any]
 
@@ -59,6 +60,13 @@ def table_nbytes(table: Table) -> int:
     return total
 
 
+def _readable(nbytes: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:,.1f} {unit}"
+    return f"{nbytes} bytes"
+
+
 def _is_missing(column: np.ndarray) -> np.ndarray:
     if column.dtype.kind == "f":
         return np.isnan(column)
@@ -85,7 +93,7 @@ def check_table(
     size = table_nbytes(table)
     if size > max_bytes:
         raise TableError(
-            f"The table takes {size / 2**20:,.0f} MiB, more than max_bytes={max_bytes / 2**20:,.0f} MiB for data held "
+            f"The table takes {_readable(size)}, more than max_bytes = {_readable(max_bytes)} for data held "
             "in memory (TestClientData). Keep it on disk instead: build the ClientData with "
             "tff.simulation.datasets.ClientData.from_clients_and_tf_fn from a function that reads one client's rows "
             "(for example a SQL query with WHERE client = id), and save it once with "
