@@ -16,8 +16,7 @@ NOTEBOOKS = notebooks()
 
 # Notebooks whose bare first uses are known and not yet fixed (their owners were busy with other changes of issue 38).
 # The test of each is expected to fail, strictly: once a notebook passes, its entry must go. Empty it, then delete it.
-EXPECTED_BARE: dict[str, str] = {
-}
+EXPECTED_BARE: dict[str, str] = {}
 
 
 def _marks(path: Path) -> list[pytest.MarkDecorator]:
