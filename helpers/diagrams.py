@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import ListedColormap
 from matplotlib.patches import Circle, FancyBboxPatch
 
 SERVER, CLIENT, STEP, NOTE = "#dbe9f6", "#e6f4e1", "#fff2cc", "#f4f4f4"
@@ -629,3 +630,42 @@ def show(diagram: Diagram) -> None:
     diagram.figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
     plt.close(diagram.figure)
     display({"image/png": buffer.getvalue(), "text/plain": diagram.alt}, raw=True)
+
+
+SPLIT_COLORS = {
+    "train": "#4c9a2a",
+    "validation": "#f2b134",
+    "test": "#d1495b",
+    "same clients later": "#2e86ab",
+}
+
+
+def split_grid(cells: Sequence[Sequence[str]], years: Sequence[int]) -> Diagram:
+    """Clients (rows) by years (columns), each cell coloured by the split its record belongs to."""
+    names = list(SPLIT_COLORS)
+    codes = np.array([[names.index(c) for c in row] for row in cells])
+    if codes.shape[1] != len(years):
+        raise ValueError(f"{codes.shape[1]} columns of cells for {len(years)} years")
+    order = np.lexsort(codes.T[::-1])  # rows grouped by split, training clients first
+    codes = codes[order]
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    cmap = ListedColormap([SPLIT_COLORS[n] for n in names])
+    ax.imshow(codes, aspect="auto", cmap=cmap, vmin=-0.5, vmax=len(names) - 0.5, interpolation="nearest")
+    ax.set_xticks(range(len(years)), [str(y) for y in years])
+    ax.set_xlabel("year")
+    ax.set_ylabel(f"{len(codes)} clients (people), grouped by split")
+    ax.set_yticks([])
+    counts = {n: int((codes == i).sum()) for i, n in enumerate(names)}
+    handles = [plt.Rectangle((0, 0), 1, 1, color=SPLIT_COLORS[n]) for n in names]
+    ax.legend(handles, [f"{n} ({counts[n]:,} records)" for n in names], loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_title("Which record goes where: one row per client, one column per year")
+    fig.tight_layout()
+    clients = {n: int((codes == i).any(axis=1).sum()) for i, n in enumerate(names)}
+    alt = (
+        f"A grid of {len(codes)} clients by {len(years)} years, {years[0]} to {years[-1]}, each cell one record "
+        "coloured by its split. "
+        + "; ".join(f"{n}: {counts[n]:,} records of {clients[n]} clients" for n in names)
+        + ". Validation and test clients are whole rows; training clients' rows are cut by year into training "
+        "records and records kept back as the same clients later."
+    )
+    return Diagram(fig, alt)

@@ -94,10 +94,10 @@ def check_table(
     if size > max_bytes:
         raise TableError(
             f"The table takes {_readable(size)}, more than max_bytes = {_readable(max_bytes)} for data held "
-            "in memory (TestClientData). Keep it on disk instead: build the ClientData with "
-            "tff.simulation.datasets.ClientData.from_clients_and_tf_fn from a function that reads one client's rows "
-            "(for example a SQL query with WHERE client = id), and save it once with "
-            "tff.simulation.datasets.save_to_sql_client_data; or raise max_bytes if this machine has the memory."
+            "in memory (TestClientData). Keep it on disk instead: pass tff.simulation.datasets.save_to_sql_client_data "
+            "a plain Python function that reads one client's rows (for example a SQL query with WHERE client = id) "
+            "and returns them as a tf.data.Dataset, then read the file back client by client with "
+            "load_and_parse_sql_client_data; or raise max_bytes if this machine has the memory."
         )
     keys = np.asarray(table[client_key]).astype(str)
     labels = np.asarray(table[label])

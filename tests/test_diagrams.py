@@ -189,3 +189,16 @@ def test_the_receptive_field_highlights_exactly_the_characters_the_last_predicti
     assert "dilation d:" in drawn and "␣ marks a space" in drawn
     with pytest.raises(ValueError, match="at least"):
         diagrams.receptive_field(kernel, dilations, text="too short")
+
+
+def test_split_grid_counts_each_split_and_rejects_a_wrong_number_of_years() -> None:
+    cells = [["train", "train", "same clients later"]] * 3 + [["test"] * 3] * 2 + [["validation"] * 3]
+    diagram = diagrams.split_grid(cells, [1985, 1986, 1987])
+    assert "train: 6 records of 3 clients" in diagram.alt
+    assert "same clients later: 3 records of 3 clients" in diagram.alt
+    assert "test: 6 records of 2 clients" in diagram.alt and "validation: 3 records of 1 clients" in diagram.alt
+    assert len(diagram.alt.split()) >= 30 and diagram.alt.endswith(".")
+    image = diagram.figure.axes[0].images[0].get_array()
+    assert image.shape == (6, 3) and image[0, 0] == 0, "training clients first"
+    with pytest.raises(ValueError, match="columns of cells"):
+        diagrams.split_grid(cells, [1986, 1987])

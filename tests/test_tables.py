@@ -86,7 +86,8 @@ def test_a_table_too_large_for_memory_names_the_fix() -> None:
     big = table()
     assert tables.table_nbytes(big) == 5 * 8 * 3
     with pytest.raises(
-        tables.TableError, match="takes 120 bytes, more than max_bytes = 100 bytes.*from_clients_and_tf_fn.*save_to_sql"
+        tables.TableError,
+        match="takes 120 bytes, more than max_bytes = 100 bytes.*save_to_sql_client_data.*Python function.*load_and",
     ):
         tables.check_table(big, "person", "label", max_bytes=100)
     tables.check_table(big, "person", "label", max_bytes=120)
