@@ -1,4 +1,4 @@
-"""From a table with a client key to per-client columns for TFF's `ClientData`, with clear errors for bad input.
+"""A table with a client key, read and checked before notebook 16 groups it by client: clear errors for bad input.
 
 A table is anything that maps column names to equal-length columns: a dict of NumPy arrays or lists (what
 `read_csv` returns), or a pandas DataFrame. Nothing here needs pandas.
@@ -10,7 +10,7 @@ import collections
 import csv
 import math
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -131,28 +131,3 @@ def check_table(
             "Drop them, merge them under a coarser client key, or pass min_records=1 if every such client will only "
             "ever be trained on or only be tested on, never split within."
         )
-
-
-def group_by_client(
-    table: Table, client_key: str, columns: Sequence[str], dtypes: Optional[Mapping[str, Any]] = None
-) -> dict[str, collections.OrderedDict]:
-    """One OrderedDict of columns per client id (the key as a string), rows in table order, for `TestClientData`.
-
-    `dtypes` casts columns (default: float32 for floats, int64 for integers, as TFF's SQL format stores them).
-    """
-    absent = [name for name in columns if name not in table]
-    if absent:
-        raise TableError(f"No column {absent[0]!r}; the table's columns are {list(table)}.")
-    keys = np.asarray(table[client_key]).astype(str)
-    arrays = {}
-    for name in columns:
-        column = np.asarray(table[name])
-        wanted = (dtypes or {}).get(name) or (np.float32 if column.dtype.kind == "f" else column.dtype)
-        arrays[name] = column.astype(wanted)
-    order = np.argsort(keys, kind="stable")
-    ids, starts = np.unique(keys[order], return_index=True)
-    groups = np.split(order, starts[1:])
-    return {
-        client_id: collections.OrderedDict((name, arrays[name][rows]) for name in columns)
-        for client_id, rows in zip(ids.tolist(), groups)
-    }

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tensorflow_federated as tff
 
 from helpers import tables
 
@@ -34,16 +33,6 @@ def test_read_csv_names_a_ragged_line(tmp_path: Path) -> None:
         tables.read_csv(path)
 
 
-def test_group_by_client_keeps_row_order_and_feeds_test_client_data() -> None:
-    groups = tables.group_by_client(table(), "person", ["hours", "label"])
-    assert list(groups) == ["3", "7"]
-    assert groups["3"]["hours"].tolist() == [3.0, 4.0, 5.0] and groups["3"]["hours"].dtype == np.float32
-    assert groups["7"]["label"].tolist() == [0, 1]
-    data = tff.simulation.datasets.TestClientData(groups)
-    assert data.client_ids == ["3", "7"]
-    assert [float(e["hours"]) for e in data.create_tf_dataset_for_client("7")] == [1.0, 2.0]
-
-
 def test_a_good_table_passes() -> None:
     tables.check_table(table(), "person", "label")
 
@@ -51,8 +40,6 @@ def test_a_good_table_passes() -> None:
 def test_unknown_columns_are_named() -> None:
     with pytest.raises(tables.TableError, match="No column 'wage'.*'person', 'hours', 'label'"):
         tables.check_table(table(), "person", "wage")
-    with pytest.raises(tables.TableError, match="No column 'age'"):
-        tables.group_by_client(table(), "person", ["age"])
 
 
 def test_a_client_with_one_record_names_the_fix() -> None:
