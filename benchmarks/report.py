@@ -14,7 +14,7 @@ GOALS = {
     "round_s": 0.10,
     "memory_gib": 3.0,
     "soak_growth": 0.10,
-    "suite_minutes": 10.0,
+    "suite_minutes": 15.0,  # issue 39: a clean clone's `uv run pytest` on 2 cores
 }
 # Goals given up as out of reach on TFF 0.87 (issue #29): still measured and reported, so that the gap stays visible.
 RETIRED = {"tff_over_baseline": 1.5, "baseline_over_floor": 4.0}
