@@ -71,3 +71,13 @@ def test_fold_collapses_checks_and_solutions_and_is_idempotent() -> None:
     once = nbformat.writes(nb)
     fold_cells.fold(nb)
     assert nbformat.writes(nb) == once
+
+
+def test_a_check_cell_under_the_solutions_becomes_part_of_the_answer() -> None:
+    """A check folded before its exercise moved under `## Solutions` is folded as a solution, not as both."""
+    nb = nbformat.v4.new_notebook()
+    check = nbformat.v4.new_code_cell("assert answer == 2", metadata={"tags": ["check"]})
+    nb.cells = [nbformat.v4.new_markdown_cell("## Solutions"), nbformat.v4.new_code_cell("answer = 2"), check]
+    fold_cells.fold(nb)
+    assert nb.cells[2].metadata["tags"] == ["solution"]
+    assert nb.cells[2].metadata["jupyter"] == {"source_hidden": True, "outputs_hidden": True}

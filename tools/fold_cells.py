@@ -130,6 +130,8 @@ def fold(nb: nbformat.NotebookNode) -> None:
                 cells.append(cell)
                 continue
         if in_solutions and not set(KEEP_TAGS) & set(_tags(cell)):
+            if CHECK_TAG in _tags(cell):  # a check of an answer is part of the answer: folded with it, as a solution
+                cell.metadata["tags"].remove(CHECK_TAG)
             _collapse(cell, SOLUTION_TAG, outputs=True)
             cells.append(cell)
             continue
