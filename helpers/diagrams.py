@@ -637,6 +637,8 @@ SPLIT_COLORS = {
     "validation": "#f2b134",
     "test": "#d1495b",
     "same clients later": "#2e86ab",
+    "new people later": "#7b5ea7",
+    "not used": "#d9d9d9",
 }
 
 
@@ -648,24 +650,25 @@ def split_grid(cells: Sequence[Sequence[str]], years: Sequence[int]) -> Diagram:
         raise ValueError(f"{codes.shape[1]} columns of cells for {len(years)} years")
     order = np.lexsort(codes.T[::-1])  # rows grouped by split, training clients first
     codes = codes[order]
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    fig, ax = plt.subplots(figsize=(7.6, 3.6))
     cmap = ListedColormap([SPLIT_COLORS[n] for n in names])
     ax.imshow(codes, aspect="auto", cmap=cmap, vmin=-0.5, vmax=len(names) - 0.5, interpolation="nearest")
-    ax.set_xticks(range(len(years)), [str(y) for y in years])
+    ax.set_xticks(range(len(years)), [str(y) for y in years], rotation=45)
     ax.set_xlabel("year")
-    ax.set_ylabel(f"{len(codes)} clients (people), grouped by split")
+    ax.set_ylabel(f"{len(codes)} clients, by split")
     ax.set_yticks([])
     counts = {n: int((codes == i).sum()) for i, n in enumerate(names)}
-    handles = [plt.Rectangle((0, 0), 1, 1, color=SPLIT_COLORS[n]) for n in names]
-    ax.legend(handles, [f"{n} ({counts[n]:,} records)" for n in names], loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    shown = [n for n in names if counts[n]]  # the legend names only the kinds of cell the grid has
+    handles = [plt.Rectangle((0, 0), 1, 1, color=SPLIT_COLORS[n]) for n in shown]
+    ax.legend(handles, [f"{n} ({counts[n]:,} records)" for n in shown], loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title("Which record goes where: one row per client, one column per year")
     fig.tight_layout()
     clients = {n: int((codes == i).any(axis=1).sum()) for i, n in enumerate(names)}
     alt = (
         f"A grid of {len(codes)} clients by {len(years)} years, {years[0]} to {years[-1]}, each cell one record "
         "coloured by its split. "
-        + "; ".join(f"{n}: {counts[n]:,} records of {clients[n]} clients" for n in names)
-        + ". Validation and test clients are whole rows; training clients' rows are cut by year into training "
+        + "; ".join(f"{n}: {counts[n]:,} records of {clients[n]} clients" for n in shown)
+        + ". Each client's row belongs to one split of people; training clients' rows are cut by year into training "
         "records and records kept back as the same clients later."
     )
     return Diagram(fig, alt)
