@@ -183,3 +183,12 @@ def test_a_stand_in_run_records_the_code_it_ran_and_results_mark_a_later_edit(tm
     nb.cells[2].source += "\nassert y < 3"
     nbformat.write(nb, path)
     assert run_standin.code_sha(path) != before, "a new check shows"
+    before = run_standin.code_sha(path)
+    nb.cells[1].source = "x = 2\ny = x\nprint(y)\nlimit = 3"  # a check's threshold, still in the lesson cell
+    nbformat.write(nb, path)
+    assert run_standin.code_sha(path) != before, "a new statement shows"
+    before = run_standin.code_sha(path)
+    nb.cells[1].source = "x = 2\ny = x\nprint(y)"
+    nb.cells[2].source = nb.cells[2].source.replace(fold_cells.CHECK_HEADER, fold_cells.CHECK_HEADER + "\nlimit = 3")
+    nbformat.write(nb, path)
+    assert run_standin.code_sha(path) == before, "a threshold moved into the check cell it serves keeps the record"

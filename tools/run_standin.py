@@ -48,8 +48,8 @@ def code_sha(path: Path) -> str:
 
     It hashes what the code does, not its layout: Python's syntax tree of each cell (comments and blank lines aside),
     with each cell's checks (asserts, and `if` blocks of asserts) put after its other statements, in a fixed order,
-    and a check cell counted with the cell it checks. So folding checks into collapsed cells (tools/fold_cells.py)
-    keeps the record; any other change to the code shows.
+    and a check cell (its own statements too, such as a threshold) counted with the cell it checks. So folding checks
+    into collapsed cells (tools/fold_cells.py) keeps the record; any other change to the code shows.
     """
     nb = nbformat.read(path, as_version=4)
     blocks: list[tuple[list[str], list[str]]] = []
@@ -64,7 +64,8 @@ def code_sha(path: Path) -> str:
             continue
         lesson = [ast.dump(s) for s in statements if not fold_cells.is_check(s)]
         checks = [ast.dump(s) for s in statements if fold_cells.is_check(s)]
-        if blocks and not lesson and (checks or fold_cells.CHECK_TAG in cell.metadata.get("tags", [])):
+        if blocks and (fold_cells.CHECK_TAG in cell.metadata.get("tags", []) or (checks and not lesson)):
+            blocks[-1][0].extend(lesson)  # a check cell's own setup (a threshold) counts with the cell it checks
             blocks[-1][1].extend(checks)
         else:
             blocks.append((lesson, checks))
