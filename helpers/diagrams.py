@@ -672,3 +672,48 @@ def split_grid(cells: Sequence[Sequence[str]], years: Sequence[int]) -> Diagram:
         "records and records kept back as the same clients later."
     )
     return Diagram(fig, alt)
+
+
+def table_to_training() -> Diagram:
+    """Notebook 16's path from a table to FedAvg: built once in Python, then client ids in, batches built by TFF."""
+    fig, ax = _canvas(11.0, 5.6)
+    top, bottom, w, h = 4.35, 1.35, 2.3, 1.05
+    xs = (1.4, 4.1, 6.8, 9.55)
+    once = [
+        ("CSV or DataFrame\ncolumns, one row\nper record", NOTE),
+        ("group by client key\nid → that client's\ncolumns", NOTE),
+        ("TestClientData\none record per\ndataset element", CLIENT),
+        ("SQLite file\nsave_to_sql_client_data\nsplit name per client", STEP),
+    ]
+    every_round = [
+        ("process.next(state, ids)\nFedAvg trains on\nthe clients' batches", SERVER),
+        ("client_batches(id)\nx, y; cache;\nrepeat, shuffle, batch", CLIENT),
+        ("per-split views\nfrom_clients_and_tf_fn\nrecords by year", CLIENT),
+        ("load_and_parse_\nsql_client_data\none split, from disk", STEP),
+    ]
+    ax.text(0.25, 5.3, "in Python, once", fontsize=9.5, fontweight="bold", ha="left")
+    ax.text(0.25, 0.25, "inside TFF's runtime, every round", fontsize=9.5, fontweight="bold", ha="left")
+    for x, (text, color) in zip(xs, once):
+        _box(ax, x, top, w, h, text, color, size=8.5)
+    for x, (text, color) in zip(xs, every_round):
+        _box(ax, x, bottom, w, h, text, color, size=8.5)
+    for x0, x1 in zip(xs, xs[1:]):
+        _arrow(ax, (x0 + w / 2, top), (x1 - w / 2, top))
+    for x0, x1 in zip(xs, xs[1:]):
+        _arrow(ax, (x1 - w / 2, bottom - 0.2), (x0 + w / 2, bottom - 0.2))  # records, then batches, flow left
+    ids = "#b2182b"
+    _arrow(ax, (xs[0] + w / 2, bottom + 0.2), (xs[1] - w / 2, bottom + 0.2), "ids", color=ids, offset=(0.0, 0.22))
+    _arrow(ax, (xs[3], top - h / 2), (xs[3], bottom + h / 2), "the file", offset=(0.55, 0.0))
+    _box(ax, xs[0], 2.85, w, 0.75, "each round, in Python:\nsample_clients → client ids", "#fbe3e3", size=8.5)
+    _arrow(ax, (xs[0], 2.85 - 0.375), (xs[0], bottom + h / 2), color=ids)
+    fig.tight_layout()
+    alt = (
+        "The path from a table to federated training, in two rows. Top row, in Python, once: a CSV or DataFrame; "
+        "its columns grouped by the client key into a dict from id to that client's columns; TFF's TestClientData; "
+        "a SQLite file written by save_to_sql_client_data with a split name per client. Bottom row, inside TFF's "
+        "runtime, every round: each round Python's sample_clients gives only client ids to process.next(state, "
+        "ids), which hands each id to client_batches(id); that reads the client's records, right to left, from "
+        "load_and_parse_sql_client_data (one split, from disk) through the per-split views by year "
+        "(from_clients_and_tf_fn), and returns x, y batches for FedAvg's local training."
+    )
+    return Diagram(fig, alt)

@@ -22,6 +22,7 @@ DRAWINGS = (
     notebook_14_field,
     diagrams.who_sees_what,
     diagrams.learning_process_blocks,
+    diagrams.table_to_training,
 )
 
 
@@ -202,3 +203,17 @@ def test_split_grid_counts_each_split_and_rejects_a_wrong_number_of_years() -> N
     assert image.shape == (6, 3) and image[0, 0] == 0, "training clients first"
     with pytest.raises(ValueError, match="columns of cells"):
         diagrams.split_grid(cells, [1986, 1987])
+
+
+def test_the_table_to_training_picture_names_each_tff_step_and_lets_only_ids_in_each_round() -> None:
+    diagram = diagrams.table_to_training()
+    texts = diagram.figure.axes[0].texts
+    drawn = " ".join(t.get_text() for t in texts)
+    for name in ("TestClientData", "save_to_sql_client_data", "from_clients_and_tf_fn", "client_batches(id)"):
+        assert name in drawn and name in diagram.alt, name
+    assert "load_and_parse_\nsql_client_data" in drawn and "load_and_parse_sql_client_data" in diagram.alt
+    position = {t.get_text().split("\n")[0]: t.get_position() for t in texts}
+    once = ["CSV or DataFrame", "group by client key", "TestClientData", "SQLite file"]
+    assert [position[k][0] for k in once] == sorted(position[k][0] for k in once), "the top row reads left to right"
+    assert position["process.next(state, ids)"][1] < position["SQLite file"][1], "training is in the bottom row"
+    assert "ids" in drawn and "only client ids" in diagram.alt, "each round, Python hands TFF client ids alone"
