@@ -689,10 +689,17 @@ def table_to_training() -> Diagram:
         ("process.next(state, ids)\nFedAvg trains on\nthe clients' batches", SERVER),
         ("client_batches(id)\nx, y; cache;\nrepeat, shuffle, batch", CLIENT),
         ("per-split views\nfrom_clients_and_tf_fn\nrecords by year", CLIENT),
-        ("load_and_parse_\nsql_client_data\none split, from disk", STEP),
+        ("load_and_parse_\nsql_client_data\none client, from disk", STEP),
     ]
     ax.text(0.25, 5.3, "in Python, once", fontsize=9.5, fontweight="bold", ha="left")
-    ax.text(0.25, 0.25, "inside TFF's runtime, every round", fontsize=9.5, fontweight="bold", ha="left")
+    ax.text(
+        0.25,
+        0.25,
+        "set up once in Python; run inside TFF's runtime for each sampled client, every round",
+        fontsize=9.5,
+        fontweight="bold",
+        ha="left",
+    )
     for x, (text, color) in zip(xs, once):
         _box(ax, x, top, w, h, text, color, size=8.5)
     for x, (text, color) in zip(xs, every_round):
@@ -710,10 +717,11 @@ def table_to_training() -> Diagram:
     alt = (
         "The path from a table to federated training, in two rows. Top row, in Python, once: a CSV or DataFrame; "
         "its columns grouped by the client key into a dict from id to that client's columns; TFF's TestClientData; "
-        "a SQLite file written by save_to_sql_client_data with a split name per client. Bottom row, inside TFF's "
-        "runtime, every round: each round Python's sample_clients gives only client ids to process.next(state, "
-        "ids), which hands each id to client_batches(id); that reads the client's records, right to left, from "
-        "load_and_parse_sql_client_data (one split, from disk) through the per-split views by year "
+        "a SQLite file written by save_to_sql_client_data with a split name per client. Bottom row, functions set "
+        "up once in Python that TFF's runtime runs for each sampled client, every round: each round Python's "
+        "sample_clients gives only client ids to process.next(state, ids), which hands each id to "
+        "client_batches(id); that reads the client's records, right to left, from the ClientData that "
+        "load_and_parse_sql_client_data returned (one client, from disk) through the per-split views by year "
         "(from_clients_and_tf_fn), and returns x, y batches for FedAvg's local training."
     )
     return Diagram(fig, alt)
