@@ -113,3 +113,24 @@ def test_the_scan_flags_the_defects_issue_37_found(tmp_path: Path, cells: tuple[
     found = traced_equality.findings([traced_equality.notebook_source(path)])
     assert [f.function for f in found] == [function], "\n".join(map(str, found))
     assert found[0].where.startswith(f"{path}, cell 2, line ")
+
+
+SHADOWING = """
+def train(process, rounds):
+    return process if rounds == 0 else None  # eager driver code: never traced
+
+
+@tf.function
+def finetune(model, train_data):
+    train = train_data.batch(10).get_single_element()  # a local tensor named like the driver above
+    return tf.reduce_sum(train["y"])
+"""
+
+
+def test_a_local_name_in_traced_code_does_not_pull_in_the_function_of_that_name(tmp_path: Path) -> None:
+    """`train = ...` inside a traced function is a tensor, not the module's `train`, which stays untraced."""
+    module = tmp_path / "shadowing.py"
+    module.write_text(SHADOWING)
+    assert not traced_equality.findings([traced_equality.module_source(module)])
+    module.write_text(SHADOWING.replace("train = train_data.batch(10).get_single_element()", "train(None, 0)"))
+    assert [f.function for f in traced_equality.findings([traced_equality.module_source(module)])] == ["train"]

@@ -242,6 +242,16 @@ def _roots(source: Source) -> list[ast.AST]:
     return roots
 
 
+def _bound_names(node: ast.AST) -> set[str]:
+    """The names a function or lambda binds itself (its parameters, and what it or its inner code assigns)."""
+    bound = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        arguments = node.args
+        bound |= {a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs}
+        bound |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+    return bound
+
+
 def traced_functions(sources: list[Source]) -> dict[str, set[int]]:
     """Per source, the ids of the AST nodes (functions, lambdas) TFF may trace, closed over the names they use."""
     by_module = {s.module: s for s in sources if s.module}
@@ -259,8 +269,9 @@ def traced_functions(sources: list[Source]) -> dict[str, set[int]]:
         if id(node) in traced[source.name]:
             continue
         traced[source.name].add(id(node))
+        bound = _bound_names(node)  # `train = ...` inside a traced function is not the module's `train`
         for inner in ast.walk(node):
-            if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load):
+            if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load) and inner.id not in bound:
                 work += [(source, f) for f in local[source.name].get(inner.id, [])]
                 target = imports[source.name].get(inner.id)
                 if target in helpers_functions:
