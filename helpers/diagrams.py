@@ -706,7 +706,6 @@ def table_to_training() -> Diagram:
         _box(ax, x, bottom, w, h, text, color, size=8.5)
     for x0, x1 in zip(xs, xs[1:]):
         _arrow(ax, (x0 + w / 2, top), (x1 - w / 2, top))
-    for x0, x1 in zip(xs, xs[1:]):
         _arrow(ax, (x1 - w / 2, bottom - 0.2), (x0 + w / 2, bottom - 0.2))  # records, then batches, flow left
     ids = "#b2182b"
     _arrow(ax, (xs[0] + w / 2, bottom + 0.2), (xs[1] - w / 2, bottom + 0.2), "ids", color=ids, offset=(0.0, 0.22))
