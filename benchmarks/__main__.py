@@ -1,10 +1,11 @@
-"""Measure the collection: the cost of a round against a baseline and a floor, cohort scaling, memory, suite time.
+"""Measure the collection: a round against a baseline and a floor, cohort scaling, memory, notebook and test times.
 
 The measurements are here; `benchmarks/results.py` types their results and `benchmarks/report.py` turns them into
 RESULTS.md, the plot and the summary block of CONTRIBUTING.md.
 
-    uv run python -m benchmarks                        # everything (about 80 min: the suite runs 3 times)
+    uv run python -m benchmarks                        # everything (about 100 min: the suite runs 3 times)
     uv run python -m benchmarks --only round_cost soak # some sections; the others keep their last results
+    uv run python -m benchmarks --only notebooks quick # each notebook alone, and the quick test loop
     uv run python -m benchmarks --smoke --out /tmp/bench   # tiny settings, for the smoke test
 
 Writes `results.json`, `RESULTS.md` and `results.png` to `--out` (default: this folder). A full run to the default
@@ -17,6 +18,7 @@ import argparse
 import contextlib
 import datetime
 import functools
+import json
 import os
 import platform
 import statistics
@@ -35,6 +37,8 @@ from benchmarks.results import (
     Loop,
     Machine,
     Memory,
+    Notebooks,
+    NotebookTime,
     Results,
     RoundCost,
     Scaling,
@@ -535,20 +539,43 @@ def bench_soak(num_rounds: int, every: int, sources: Sequence[str]) -> Soak:
     )
 
 
-def bench_suite(runs: int) -> Suite:
-    """Wall time of the README's test command (`pytest` on the offline sample), `runs` times."""
+def _time_pytest(runs: int, command: Sequence[str], cwd: Path, label: str) -> tuple[list[float], list[int]]:
+    """Run a pytest command `runs` times on the offline sample; return the wall times and exit codes."""
     walls, codes = [], []
     for i in range(runs):
         start = time.perf_counter()
-        code = subprocess.call(
-            [sys.executable, "-m", "pytest", "-q"],
-            cwd=ROOT,
-            env={**os.environ, "FL_DATA": "sample"},
-            stdout=subprocess.DEVNULL,
-        )
+        env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}  # a clone's `uv run` uses its own .venv
+        code = subprocess.call(list(command), cwd=cwd, env={**env, "FL_DATA": "sample"}, stdout=subprocess.DEVNULL)
         walls.append(time.perf_counter() - start)
         codes.append(code)
-        print(f"  suite run {i + 1}/{runs}: {walls[-1] / 60:.1f} min, exit code {code}", flush=True)
+        print(f"  {label} run {i + 1}/{runs}: {walls[-1] / 60:.1f} min, exit code {code}", flush=True)
+    return walls, codes
+
+
+def bench_suite(runs: int) -> Suite:
+    """Wall time of the README's test command in a clean clone of HEAD, as a new user runs it: `uv run pytest`."""
+    commit = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=ROOT, text=True).strip()
+    walls, codes = [], []
+    for _ in range(runs):  # a new clone each time: no .venv, no caches of an earlier run
+        with tempfile.TemporaryDirectory(prefix="suite-") as folder:
+            clone = Path(folder) / "clone"
+            subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
+            wall, code = _time_pytest(1, ["uv", "run", "pytest", "-q"], clone, "suite")
+            walls += wall
+            codes += code
+    return Suite(
+        runs=runs,
+        minutes=statistics.median(walls) / 60,
+        minutes_all=[w / 60 for w in walls],
+        all_passed=not any(codes),
+        machine=machine(),
+        commit=commit,
+    )
+
+
+def bench_quick(runs: int) -> Suite:
+    """Wall time of the quick loop, `pytest -m "not slow"`, in the working tree."""
+    walls, codes = _time_pytest(runs, [sys.executable, "-m", "pytest", "-q", "-m", "not slow"], ROOT, "quick loop")
     return Suite(
         runs=runs,
         minutes=statistics.median(walls) / 60,
@@ -558,7 +585,25 @@ def bench_suite(runs: int) -> Suite:
     )
 
 
-SECTION_NAMES = ("round_cost", "scaling", "memory", "soak", "suite")
+def bench_notebooks(names: Sequence[str] = ()) -> Notebooks:
+    """Each notebook (or those in `names`) executed alone on the offline sample; sample.json keeps the runs too."""
+    from tools import run_standin
+    from tools.repo import notebooks
+
+    os.environ["FL_DATA"] = "sample"
+    paths = [p for p in notebooks() if not names or p.name in names]
+    records = json.loads(run_standin.SAMPLE_RESULTS.read_text()) if run_standin.SAMPLE_RESULTS.exists() else {}
+    rows = []
+    for path in paths:
+        record = run_standin.run(path)
+        records[path.name] = record
+        run_standin.SAMPLE_RESULTS.write_text(json.dumps(records, indent=1, sort_keys=True) + "\n")
+        rows.append(NotebookTime(path.name, record["seconds"], record["passed"], record["peak_gib"]))
+        print(f"  {path.name}: {record['seconds']:.0f} s, {'pass' if record['passed'] else 'FAIL'}", flush=True)
+    return Notebooks(rows=rows, machine=machine())
+
+
+SECTION_NAMES = ("round_cost", "scaling", "memory", "soak", "suite", "notebooks", "quick")
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -573,7 +618,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default=list(SECTION_NAMES),
         help="measure these sections; the others keep their last results",
     )
-    parser.add_argument("--suite-runs", type=int, default=3, help="times to run the test suite")
+    parser.add_argument("--suite-runs", type=int, default=3, help="times to run the test suite, each in a new clone")
+    parser.add_argument("--quick-runs", type=int, default=3, help='times to run the quick loop, -m "not slow"')
     parser.add_argument("--rounds", type=int, default=11, help="rounds per timing run; the first is a warm-up")
     parser.add_argument("--memory-rounds", type=int, default=50)
     parser.add_argument("--memory-runs", type=int, default=3)
@@ -589,11 +635,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if args.smoke:
         args.rounds, args.memory_rounds, args.memory_runs, args.soak_rounds = 3, 2, 1, 4
         args.soak_sources = ["sample"]
-        args.only = [name for name in args.only if name != "suite"]
+        args.only = [name for name in args.only if name not in ("suite", "notebooks", "quick")]
     if args.rounds < 2:
         parser.error("--rounds must be at least 2: the first round is a warm-up.")
     if "suite" in args.only and args.suite_runs < 1:
         parser.error("--suite-runs must be at least 1; leave the suite out with --only.")
+    if "quick" in args.only and args.quick_runs < 1:
+        parser.error("--quick-runs must be at least 1; leave the quick loop out with --only.")
     return args
 
 
@@ -625,6 +673,8 @@ def _run(args: argparse.Namespace) -> int:
         "memory": lambda: bench_memory(args.memory_rounds, args.memory_runs),
         "soak": lambda: bench_soak(args.soak_rounds, max(1, args.soak_rounds // 10), args.soak_sources),
         "suite": lambda: bench_suite(args.suite_runs),
+        "notebooks": bench_notebooks,
+        "quick": lambda: bench_quick(args.quick_runs),
     }
     for number, name in enumerate(SECTION_NAMES, 1):
         if name in args.only:

@@ -142,13 +142,40 @@ class Soak:
 
 @dataclasses.dataclass(frozen=True)
 class Suite:
-    """Section 5: the wall time of the README's test command."""
+    """Sections 5 and 7: the wall time of a test command (the README's, or the quick loop's), over `runs` runs."""
 
     runs: int
     minutes: float
     minutes_all: list[float]
     all_passed: bool
     machine: Machine
+    commit: str = ""  # the commit a clean clone ran, or "" for the working tree
+
+
+@dataclasses.dataclass(frozen=True)
+class NotebookTime:
+    """One notebook executed alone, top to bottom, in a fresh kernel."""
+
+    notebook: str
+    seconds: float
+    passed: bool
+    peak_gib: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Notebooks:
+    """Section 6: every notebook executed alone on the offline sample, one after another."""
+
+    rows: list[NotebookTime]
+    machine: Machine
+
+    @property
+    def total_s(self) -> float:
+        return sum(row.seconds for row in self.rows)
+
+    @property
+    def slowest(self) -> NotebookTime:
+        return max(self.rows, key=lambda row: row.seconds)
 
 
 @dataclasses.dataclass
@@ -160,6 +187,8 @@ class Results:
     memory: Optional[Memory] = None
     soak: Optional[Soak] = None
     suite: Optional[Suite] = None
+    notebooks: Optional[Notebooks] = None
+    quick: Optional[Suite] = None
 
     def save(self, path: Path) -> None:
         """Write the results as JSON."""
@@ -186,12 +215,21 @@ class Results:
         return cls(**loaded)
 
 
-_SECTION_TYPES = {"round_cost": RoundCost, "scaling": Scaling, "memory": Memory, "soak": Soak, "suite": Suite}
+_SECTION_TYPES = {
+    "round_cost": RoundCost,
+    "scaling": Scaling,
+    "memory": Memory,
+    "soak": Soak,
+    "suite": Suite,
+    "notebooks": Notebooks,
+    "quick": Suite,
+}
 _NESTED = {
     ("RoundCost", "loops"): Loop,
     ("Scaling", "rows"): ScalingRow,
     ("Soak", "curves"): SoakCurve,
     ("SoakCurve", "points"): SoakPoint,
+    ("Notebooks", "rows"): NotebookTime,
 }
 
 
@@ -199,6 +237,8 @@ def _build(cls: type, raw: dict[str, Any]) -> Any:
     """Rebuild dataclass `cls` (and the dataclasses inside it) from its `asdict` form."""
     values = {}
     for f in dataclasses.fields(cls):
+        if f.name not in raw and f.default is not dataclasses.MISSING:  # a field added later, with its default
+            continue
         value = raw[f.name]
         item = _NESTED.get((cls.__name__, f.name))
         if item is not None:

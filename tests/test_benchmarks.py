@@ -62,3 +62,64 @@ def test_results_survive_a_round_trip_and_an_old_file(tmp_path: Path) -> None:
     (tmp_path / "old.json").write_text(json.dumps({"overhead": {"ratio": 0.7}, "suite": {"minutes": 1}}))
     with pytest.warns(UserWarning, match="'suite' section is in an older format.*--only suite"):
         assert Results.load(tmp_path / "old.json") == Results()  # sections in an older format are measured again
+
+
+def test_the_notebook_and_quick_loop_sections_render_their_goals(tmp_path: Path) -> None:
+    from benchmarks.report import render_markdown, render_readme_block
+    from benchmarks.results import Machine, Notebooks, NotebookTime, Suite
+
+    machine = Machine("cpu", 2, 1.0, "3.11", "2.14", "0.87", "2026-12-07")
+    rows = [NotebookTime("01_a.ipynb", 90.0, True, 1.1), NotebookTime("02_b.ipynb", 130.0, True, 0.9)]
+    quick = Suite(runs=3, minutes=1.5, minutes_all=[1.4, 1.5, 1.7], all_passed=True, machine=machine)
+    results = Results(notebooks=Notebooks(rows=rows, machine=machine), quick=quick)
+    results.save(tmp_path / "results.json")
+    assert Results.load(tmp_path / "results.json") == results
+    text = render_markdown(results)
+    assert "**misses**, 02 (130 s)" in text and "all of them at most 1200 s: meets (220 s)" in text
+    assert "**1.5 min** (1.4, 1.5, 1.7; all passed), within the goal of ≤ 2 min" in text
+    block = render_readme_block(results)
+    assert "| slowest notebook, executed alone on the sample | 130 s (02) | ≤ 120 s |" in block
+
+
+def test_a_suite_record_from_before_clean_clones_still_loads(tmp_path: Path) -> None:
+    machine = {"cpu": "c", "cores": 2, "memory_gib": 1.0, "python": "3", "tensorflow": "2", "tff": "0", "date": "d"}
+    old = {"suite": {"runs": 3, "minutes": 18.1, "minutes_all": [18.3], "all_passed": True, "machine": machine}}
+    (tmp_path / "results.json").write_text(json.dumps(old))
+    suite = Results.load(tmp_path / "results.json").suite
+    assert suite.minutes == 18.1 and suite.commit == ""  # the working tree, as it was measured then
+
+
+def test_the_notebook_quick_and_suite_sections_measure_what_they_say(monkeypatch, tmp_path: Path) -> None:
+    """The three long sections' plumbing, with the long parts replaced: each notebook alone (benchmarks/sample.json
+    gets its record), the quick loop's command, and the suite in a clean clone of HEAD."""
+    import benchmarks.__main__ as bench
+    from tools import run_standin
+
+    records = tmp_path / "sample.json"
+    monkeypatch.setattr(run_standin, "SAMPLE_RESULTS", records)
+    ran = []
+
+    def fake_run(path: Path) -> dict:
+        ran.append((path.name, os.environ["FL_DATA"]))
+        return {"notebook": path.name, "seconds": 12.0, "passed": True, "peak_gib": 0.5, "code_sha": "x"}
+
+    monkeypatch.setattr(run_standin, "run", fake_run)
+    section = bench.bench_notebooks(["02_federated_data.ipynb", "05_federated_evaluation.ipynb"])
+    assert ran == [("02_federated_data.ipynb", "sample"), ("05_federated_evaluation.ipynb", "sample")]
+    assert [row.notebook for row in section.rows] == [name for name, _ in ran] and section.total_s == 24.0
+    assert set(json.loads(records.read_text())) == {name for name, _ in ran}
+
+    commands = []
+
+    def fake_time(runs: int, command, cwd: Path, label: str):
+        commands.append((list(command), cwd))
+        return [60.0] * runs, [0] * runs
+
+    monkeypatch.setattr(bench, "_time_pytest", fake_time)
+    quick = bench.bench_quick(2)
+    assert commands[-1] == ([sys.executable, "-m", "pytest", "-q", "-m", "not slow"], ROOT) and quick.minutes == 1.0
+    suite = bench.bench_suite(1)
+    command, clone = commands[-1]
+    assert command == ["uv", "run", "pytest", "-q"] and clone != ROOT and clone.name == "clone"
+    head = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=ROOT, text=True).strip()
+    assert suite.commit == head and suite.runs == 1 and suite.all_passed

@@ -89,17 +89,24 @@ def code_note(run: dict, path: Path) -> str:
 
 
 def run(path: Path, timeout: int = 1200) -> dict:
-    """Execute one notebook on the stand-in; return its status, wall time, peak RSS and per-cell peaks."""
+    """Execute one notebook on the stand-in; return status, wall time, peak RSS, and the heaviest and slowest cells."""
     nb = nbformat.read(path, as_version=4)
     sha = code_sha(path)  # the code that runs, read before it runs
     client = notebook_client(nb, path, timeout=timeout)
     monitor: Optional[TreeRss] = None
+    started: dict[int, float] = {}  # cell index -> when it started; a cell runs until the next one starts
+    cell_seconds: dict[int, float] = {}
 
     def on_start(cell, cell_index, **_):
         nonlocal monitor
         if monitor is None:
             monitor = TreeRss(client.km.provisioner.process.pid)
         monitor.label = str(cell_index)
+        now = time.perf_counter()
+        if started:
+            last = max(started)
+            cell_seconds[last] = now - started[last]
+        started[cell_index] = now
 
     client.on_cell_start = on_start
     start = time.perf_counter()
@@ -111,6 +118,9 @@ def run(path: Path, timeout: int = 1200) -> dict:
     except DeadKernelError:
         error = "the kernel died (killed, or out of memory)"
     seconds = time.perf_counter() - start
+    if started:
+        last = max(started)
+        cell_seconds[last] = start + seconds - started[last]
     peak = monitor.stop() if monitor else 0
     cells = sorted(
         ((int(k), v) for k, v in (monitor.peaks.items() if monitor else []) if k.isdigit()), key=lambda kv: -kv[1]
@@ -123,6 +133,7 @@ def run(path: Path, timeout: int = 1200) -> dict:
         "seconds": round(seconds, 1),
         "peak_gib": round(peak / GIB, 2),
         "cell_peaks_gib": {str(i): round(v / GIB, 2) for i, v in cells[:5]},
+        "cell_seconds": {str(i): round(v, 1) for i, v in sorted(cell_seconds.items(), key=lambda kv: -kv[1])[:5]},
     }
 
 
@@ -130,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", type=Path)
-    parser.add_argument("--cells", action="store_true", help="print the five cells with the highest peak RSS")
+    parser.add_argument(
+        "--cells", action="store_true", help="print the five cells with the highest peak RSS, and the five slowest"
+    )
     parser.add_argument("--data", type=Path, help="the stand-in's SQLite file, if not ~/.tff/emnist_all.sqlite")
     parser.add_argument(
         "--sample", action="store_true", help=f"run on the committed sample (results: {SAMPLE_RESULTS.name})"
@@ -168,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.cells:
             print("  cells by peak RSS (GiB):", result["cell_peaks_gib"], flush=True)
+            print("  cells by wall time (s):", result["cell_seconds"], flush=True)
     return 0 if all(results[p.name]["passed"] for p in paths) else 1
 
 
