@@ -33,3 +33,19 @@ def test_tree_rss_counts_this_process_and_keeps_a_peak_per_label() -> None:
     monitor.sample()
     peak = monitor.stop()
     assert peak >= monitor.peaks["work"] > 0 and tree_rss(monitor.root) > 0
+
+
+def test_the_readmes_minutes_to_run_come_from_a_current_run_alone_on_the_sample() -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    import make_nav
+    import run_standin
+
+    path = notebooks()[1]
+    current = {"passed": True, "seconds": 61.0, "code_sha": run_standin.code_sha(path)}
+    assert make_nav.alone_seconds(path, {path.name: current}) == 61.0
+    assert make_nav.alone_seconds(path, {path.name: {**current, "code_sha": "older"}}) is None  # ran other code
+    assert make_nav.alone_seconds(path, {path.name: {**current, "passed": False}}) is None
+    assert make_nav.alone_seconds(path, {}) is None

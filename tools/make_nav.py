@@ -182,6 +182,15 @@ def run_seconds(nb: nbformat.NotebookNode) -> float | None:
     return (parse(max(ends)) - parse(min(starts))).total_seconds()
 
 
+def alone_seconds(path: Path, runs: dict) -> float | None:
+    """The notebook's wall time executed alone on the sample (`run_standin.py --sample`), if that run passed on its
+    current code; else None."""
+    run = runs.get(path.name)
+    if run is None or not run["passed"] or run_standin.code_note(run, path):
+        return None
+    return run["seconds"]
+
+
 def course(nb: nbformat.NotebookNode, name: str) -> tuple[str, list[str]]:
     """A notebook's track and the notebooks it builds on, from its metadata "course" (checked here)."""
     meta = nb.metadata.get("course")
@@ -211,7 +220,8 @@ def notebook_table(paths: list[Path]) -> str:
         title, purpose = title_and_purpose(nb)
         track, builds_on = course(nb, path.name)
         read = math.ceil(sum(prose_words(c) for c in nb.cells) / WORDS_PER_MINUTE)
-        seconds = run_seconds(nb)
+        seconds = alone_seconds(path, sample_runs)
+        seconds = run_seconds(nb) if seconds is None else seconds
         run = "?" if seconds is None else str(max(1, round(seconds / 60)))
         after = f"; after {', '.join(builds_on)}" if builds_on else ""
         rows.append(
