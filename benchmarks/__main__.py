@@ -563,25 +563,24 @@ def bench_suite(runs: int) -> Suite:
             wall, code = _time_pytest(1, ["uv", "run", "pytest", "-q"], clone, "suite")
             walls += wall
             codes += code
-    return Suite(
-        runs=runs,
-        minutes=statistics.median(walls) / 60,
-        minutes_all=[w / 60 for w in walls],
-        all_passed=not any(codes),
-        machine=machine(),
-        commit=commit,
-    )
+    return _suite(walls, codes, commit)
 
 
 def bench_quick(runs: int) -> Suite:
     """Wall time of the quick loop, `pytest -m "not slow"`, in the working tree."""
     walls, codes = _time_pytest(runs, [sys.executable, "-m", "pytest", "-q", "-m", "not slow"], ROOT, "quick loop")
+    return _suite(walls, codes)
+
+
+def _suite(walls: Sequence[float], codes: Sequence[int], commit: str = "") -> Suite:
+    """A test command's section from its runs' wall times (s) and exit codes."""
     return Suite(
-        runs=runs,
+        runs=len(walls),
         minutes=statistics.median(walls) / 60,
         minutes_all=[w / 60 for w in walls],
         all_passed=not any(codes),
         machine=machine(),
+        commit=commit,
     )
 
 
