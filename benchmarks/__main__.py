@@ -585,20 +585,18 @@ def _suite(walls: Sequence[float], codes: Sequence[int], commit: str = "") -> Su
 
 
 def bench_notebooks(names: Sequence[str] = ()) -> Notebooks:
-    """Each notebook (or those in `names`) executed alone on the offline sample; sample.json keeps the runs too."""
+    """Each notebook (or those in `names`) executed alone on the offline sample, by `tools/run_standin.py --sample`,
+    which keeps the runs in benchmarks/sample.json."""
     from tools import run_standin
     from tools.repo import notebooks
 
-    os.environ["FL_DATA"] = "sample"
     paths = [p for p in notebooks() if not names or p.name in names]
-    records = json.loads(run_standin.SAMPLE_RESULTS.read_text()) if run_standin.SAMPLE_RESULTS.exists() else {}
-    rows = []
-    for path in paths:
-        record = run_standin.run(path)
-        records[path.name] = record
-        run_standin.SAMPLE_RESULTS.write_text(json.dumps(records, indent=1, sort_keys=True) + "\n")
-        rows.append(NotebookTime(path.name, record["seconds"], record["passed"], record["peak_gib"]))
-        print(f"  {path.name}: {record['seconds']:.0f} s, {'pass' if record['passed'] else 'FAIL'}", flush=True)
+    run_standin.main(["--sample", *map(str, paths)])
+    records = json.loads(run_standin.SAMPLE_RESULTS.read_text())
+    rows = [
+        NotebookTime(p.name, records[p.name]["seconds"], records[p.name]["passed"], records[p.name]["peak_gib"])
+        for p in paths
+    ]
     return Notebooks(rows=rows, machine=machine())
 
 
