@@ -227,9 +227,6 @@ def _slope_mib(curve: SoakCurve) -> float:
 
 
 def _md_suite(s: Suite) -> list[str]:
-    verdict = "within" if s.minutes <= GOALS["suite_minutes"] else "over"
-    status = "all passed" if s.all_passed else "**some failed**"
-    runs = "one run" if s.runs == 1 else f"median of {s.runs} runs"
     where = (
         f"in a clean clone of commit {s.commit[:10]} (`git clone`, then `uv run pytest`, whose time includes syncing "
         "the clone's environment from uv's cache)"
@@ -238,9 +235,18 @@ def _md_suite(s: Suite) -> list[str]:
     )
     return [
         f"`pytest` (the README's test command, with the xdist workers `-n auto` picks) on the offline sample, {where}, "
-        f"{runs}: **{s.minutes:.1f} min** ({', '.join(f'{m:.1f}' for m in s.minutes_all)}; {status}), "
-        f"{verdict} the goal of ≤ {GOALS['suite_minutes']:.0f} min."
+        + _timed_runs(s, GOALS["suite_minutes"])
     ]
+
+
+def _timed_runs(s: Suite, goal_minutes: float) -> str:
+    """How often a test command ran, its median and every run's minutes, whether all passed, and the verdict."""
+    status = "all passed" if s.all_passed else "**some failed**"
+    runs = "one run" if s.runs == 1 else f"median of {s.runs} runs"
+    return (
+        f"{runs}: **{s.minutes:.1f} min** ({', '.join(f'{m:.1f}' for m in s.minutes_all)}; {status}), "
+        f"{'within' if s.minutes <= goal_minutes else 'over'} the goal of ≤ {goal_minutes:.0f} min."
+    )
 
 
 def _md_notebooks(s: Notebooks) -> list[str]:
@@ -277,13 +283,9 @@ def _md_notebooks(s: Notebooks) -> list[str]:
 
 
 def _md_quick(s: Suite) -> list[str]:
-    status = "all passed" if s.all_passed else "**some failed**"
-    runs = "one run" if s.runs == 1 else f"median of {s.runs} runs"
     return [
-        f'The quick loop, `pytest -m "not slow"` (CONTRIBUTING.md, "Tests": no notebook, app, container or second '
-        f"environment), in the working tree, {runs}: **{s.minutes:.1f} min** "
-        f"({', '.join(f'{m:.1f}' for m in s.minutes_all)}; {status}), "
-        f"{'within' if s.minutes <= GOALS['quick_minutes'] else 'over'} the goal of ≤ {GOALS['quick_minutes']:.0f} min."
+        'The quick loop, `pytest -m "not slow"` (CONTRIBUTING.md, "Tests": no notebook, app, container or second '
+        "environment), in the working tree, " + _timed_runs(s, GOALS["quick_minutes"])
     ]
 
 
@@ -354,19 +356,7 @@ def render_readme_block(results: Results) -> str:
             f"({'one run' if s.runs == 1 else f'median of {s.runs} runs'}) | "
             f"≤ {GOALS['quick_minutes']:.0f} min | {s.machine.date} |"
         )
-    m = next(
-        section
-        for section in (
-            results.round_cost,
-            results.scaling,
-            results.memory,
-            results.soak,
-            results.suite,
-            results.notebooks,
-            results.quick,
-        )
-        if section is not None
-    ).machine
+    m = next(getattr(results, key) for key in SECTIONS if getattr(results, key) is not None).machine
     lines += [
         "",
         f"Machine: {m.cpu}, {m.cores} cores, {m.memory_gib} GiB. Times are medians over rounds or "

@@ -168,7 +168,7 @@ class Notebooks:
 
     rows: list[NotebookTime]
     machine: Machine
-    total_s: float = 0.0  # the rows' sum, stored so that the reports quote a number results.json holds
+    total_s: float = dataclasses.field(init=False)  # the rows' sum, stored: reports quote what results.json holds
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "total_s", round(sum(row.seconds for row in self.rows), 1))
@@ -237,7 +237,7 @@ def _build(cls: type, raw: dict[str, Any]) -> Any:
     """Rebuild dataclass `cls` (and the dataclasses inside it) from its `asdict` form."""
     values = {}
     for f in dataclasses.fields(cls):
-        if f.name not in raw and f.default is not dataclasses.MISSING:  # a field added later, with its default
+        if not f.init or (f.name not in raw and f.default is not dataclasses.MISSING):  # derived, or added later
             continue
         value = raw[f.name]
         item = _NESTED.get((cls.__name__, f.name))

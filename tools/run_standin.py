@@ -94,19 +94,14 @@ def run(path: Path, timeout: int = 1200) -> dict:
     sha = code_sha(path)  # the code that runs, read before it runs
     client = notebook_client(nb, path, timeout=timeout)
     monitor: Optional[TreeRss] = None
-    started: dict[int, float] = {}  # cell index -> when it started; a cell runs until the next one starts
-    cell_seconds: dict[int, float] = {}
+    started: dict[int, float] = {}  # cell index -> when it started, in the order the cells ran
 
     def on_start(cell, cell_index, **_):
         nonlocal monitor
         if monitor is None:
             monitor = TreeRss(client.km.provisioner.process.pid)
         monitor.label = str(cell_index)
-        now = time.perf_counter()
-        if started:
-            last = max(started)
-            cell_seconds[last] = now - started[last]
-        started[cell_index] = now
+        started[cell_index] = time.perf_counter()
 
     client.on_cell_start = on_start
     start = time.perf_counter()
@@ -117,10 +112,10 @@ def run(path: Path, timeout: int = 1200) -> dict:
         error = str(err).strip().splitlines()[-1][:300]
     except DeadKernelError:
         error = "the kernel died (killed, or out of memory)"
-    seconds = time.perf_counter() - start
-    if started:
-        last = max(started)
-        cell_seconds[last] = start + seconds - started[last]
+    end = time.perf_counter()
+    seconds = end - start
+    ends = [*list(started.values())[1:], end]  # a cell runs until the next one starts
+    cell_seconds = {index: until - since for (index, since), until in zip(started.items(), ends)}
     peak = monitor.stop() if monitor else 0
     cells = sorted(
         ((int(k), v) for k, v in (monitor.peaks.items() if monitor else []) if k.isdigit()), key=lambda kv: -kv[1]
