@@ -6,6 +6,7 @@ RESULTS.md, the plot and the summary block of CONTRIBUTING.md.
     uv run python -m benchmarks                        # everything (about 100 min: the suite runs 3 times)
     uv run python -m benchmarks --only round_cost soak # some sections; the others keep their last results
     uv run python -m benchmarks --only notebooks quick # each notebook alone, and the quick test loop
+    uv run python -m benchmarks --only imports         # importing TFF, with and without compiled modules
     uv run python -m benchmarks --smoke --out /tmp/bench   # tiny settings, for the smoke test
 
 Writes `results.json`, `RESULTS.md` and `results.png` to `--out` (default: this folder). A full run to the default
@@ -34,6 +35,7 @@ import psutil
 from benchmarks.memory import TreeRss
 from benchmarks.report import COLD, MATERIALISED, UNCACHED, plot, render_markdown, render_readme_block, update_readme
 from benchmarks.results import (
+    Imports,
     Loop,
     Machine,
     Memory,
@@ -544,7 +546,9 @@ def _time_pytest(runs: int, command: Sequence[str], cwd: Path, label: str) -> tu
     walls, codes = [], []
     for i in range(runs):
         start = time.perf_counter()
-        env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}  # a clone's `uv run` uses its own .venv
+        # A clone's `uv run` uses its own .venv; and as on a new user's machine, Python keeps the modules it compiles
+        # (this machine's shell sets PYTHONDONTWRITEBYTECODE, which would make every process compile TensorFlow again).
+        env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE")}
         code = subprocess.call(list(command), cwd=cwd, env={**env, "FL_DATA": "sample"}, stdout=subprocess.DEVNULL)
         walls.append(time.perf_counter() - start)
         codes.append(code)
@@ -600,7 +604,25 @@ def bench_notebooks(names: Sequence[str] = ()) -> Notebooks:
     return Notebooks(rows=rows, machine=machine())
 
 
-SECTION_NAMES = ("round_cost", "scaling", "memory", "soak", "suite", "notebooks", "quick")
+def bench_imports(runs: int) -> Imports:
+    """Seconds to `import tensorflow_federated` in a new process: with the compiled modules Python keeps (as on a
+    learner's machine after the first import), and with none (each process compiles them again)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    command = [sys.executable, "-c", "import tensorflow_federated"]
+    subprocess.run(command, env=env, check=True, capture_output=True)  # compiles and keeps what is missing
+    cached, uncached = [], []
+    for _ in range(runs):
+        for times, extra in ((cached, {}), (uncached, {"PYTHONDONTWRITEBYTECODE": "1"})):
+            with tempfile.TemporaryDirectory(prefix="pycache-") as empty:
+                # An empty PYTHONPYCACHEPREFIX hides the compiled modules, and PYTHONDONTWRITEBYTECODE keeps it empty.
+                prefix = {"PYTHONPYCACHEPREFIX": empty} if extra else {}
+                start = time.perf_counter()
+                subprocess.run(command, env={**env, **extra, **prefix}, check=True, capture_output=True)
+                times.append(round(time.perf_counter() - start, 2))
+    return Imports(runs=runs, cached_s=cached, uncached_s=uncached, machine=machine())
+
+
+SECTION_NAMES = ("round_cost", "scaling", "memory", "soak", "suite", "notebooks", "quick", "imports")
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -617,6 +639,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     )
     parser.add_argument("--suite-runs", type=int, default=3, help="times to run the test suite, each in a new clone")
     parser.add_argument("--quick-runs", type=int, default=3, help='times to run the quick loop, -m "not slow"')
+    parser.add_argument("--import-runs", type=int, default=3, help="times to import TFF, with and without bytecode")
     parser.add_argument("--rounds", type=int, default=11, help="rounds per timing run; the first is a warm-up")
     parser.add_argument("--memory-rounds", type=int, default=50)
     parser.add_argument("--memory-runs", type=int, default=3)
@@ -632,6 +655,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if args.smoke:
         args.rounds, args.memory_rounds, args.memory_runs, args.soak_rounds = 3, 2, 1, 4
         args.soak_sources = ["sample"]
+        args.import_runs = 1
         args.only = [name for name in args.only if name not in ("suite", "notebooks", "quick")]
     if args.rounds < 2:
         parser.error("--rounds must be at least 2: the first round is a warm-up.")
@@ -639,6 +663,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error("--suite-runs must be at least 1; leave the suite out with --only.")
     if "quick" in args.only and args.quick_runs < 1:
         parser.error("--quick-runs must be at least 1; leave the quick loop out with --only.")
+    if "imports" in args.only and args.import_runs < 1:
+        parser.error("--import-runs must be at least 1; leave the imports out with --only.")
     return args
 
 
@@ -672,6 +698,7 @@ def _run(args: argparse.Namespace) -> int:
         "suite": lambda: bench_suite(args.suite_runs),
         "notebooks": bench_notebooks,
         "quick": lambda: bench_quick(args.quick_runs),
+        "imports": lambda: bench_imports(args.import_runs),
     }
     for number, name in enumerate(SECTION_NAMES, 1):
         if name in args.only:

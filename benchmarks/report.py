@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from benchmarks.results import Memory, Notebooks, Results, RoundCost, Scaling, Soak, SoakCurve, Suite
+from benchmarks.results import Imports, Memory, Notebooks, Results, RoundCost, Scaling, Soak, SoakCurve, Suite
 from helpers.client_cache import MAX_CACHE_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -289,6 +289,19 @@ def _md_quick(s: Suite) -> list[str]:
     ]
 
 
+def _md_imports(s: Imports) -> list[str]:
+    return [
+        f"`import tensorflow_federated` in a new Python process, {s.runs} "
+        f"{'time' if s.runs == 1 else 'times'} each (median; every run): "
+        f"**{s.cached_median_s:.1f} s** with the compiled modules that Python keeps "
+        f"({', '.join(f'{t:.1f}' for t in s.cached_s)}), **{s.uncached_median_s:.1f} s** without them "
+        f"({', '.join(f'{t:.1f}' for t in s.uncached_s)}). Every notebook's kernel and every program a test starts "
+        "pays this once. Python keeps what it compiles unless `PYTHONDONTWRITEBYTECODE` is set, as it is in this "
+        "machine's shell; there, `.ci/run` compiles the environment once (`uv sync --compile-bytecode`), and "
+        "`tools/run_standin.py` and the suite sections run without the variable, as a learner's machine does.",
+    ]
+
+
 # RESULTS.md's sections, in order: the field of Results, the heading, and the function that writes the body.
 SECTIONS: dict[str, tuple[str, Callable[[Any], list[str]]]] = {
     "round_cost": ("1. The cost of a round: TFF, a plain-TF baseline, and the floor", _md_round_cost),
@@ -298,6 +311,7 @@ SECTIONS: dict[str, tuple[str, Callable[[Any], list[str]]]] = {
     "suite": ("5. Test-suite wall time", _md_suite),
     "notebooks": ("6. Each notebook, executed alone", _md_notebooks),
     "quick": ("7. The quick test loop", _md_quick),
+    "imports": ("8. Importing TFF", _md_imports),
 }
 
 
@@ -355,6 +369,12 @@ def render_readme_block(results: Results) -> str:
             f'| wall time of `uv run pytest -m "not slow"` | {s.minutes:.1f} min '
             f"({'one run' if s.runs == 1 else f'median of {s.runs} runs'}) | "
             f"≤ {GOALS['quick_minutes']:.0f} min | {s.machine.date} |"
+        )
+    if results.imports is not None:
+        s = results.imports
+        lines.append(
+            f"| `import tensorflow_federated` in a new process, compiled modules kept; none kept | "
+            f"{s.cached_median_s:.1f} s; {s.uncached_median_s:.1f} s (median of {s.runs}) | | {s.machine.date} |"
         )
     m = next(getattr(results, key) for key in SECTIONS if getattr(results, key) is not None).machine
     lines += [

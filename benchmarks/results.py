@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import statistics
 import warnings
 from pathlib import Path
 from typing import Any, Optional
@@ -178,6 +179,24 @@ class Notebooks:
         return max(self.rows, key=lambda row: row.seconds)
 
 
+@dataclasses.dataclass(frozen=True)
+class Imports:
+    """Section 8: seconds to import TFF in a new Python process, with the compiled modules Python keeps and without."""
+
+    runs: int
+    cached_s: list[float]
+    uncached_s: list[float]
+    machine: Machine
+
+    @property
+    def cached_median_s(self) -> float:
+        return statistics.median(self.cached_s)
+
+    @property
+    def uncached_median_s(self) -> float:
+        return statistics.median(self.uncached_s)
+
+
 @dataclasses.dataclass
 class Results:
     """Everything in results.json; a section is None until it has been measured."""
@@ -189,6 +208,7 @@ class Results:
     suite: Optional[Suite] = None
     notebooks: Optional[Notebooks] = None
     quick: Optional[Suite] = None
+    imports: Optional[Imports] = None
 
     def save(self, path: Path) -> None:
         """Write the results as JSON."""
@@ -223,6 +243,7 @@ _SECTION_TYPES = {
     "suite": Suite,
     "notebooks": Notebooks,
     "quick": Suite,
+    "imports": Imports,
 }
 _NESTED = {
     ("RoundCost", "loops"): Loop,

@@ -260,7 +260,11 @@ def preprocess(
 
 
 def client_dataset_computation(
-    client_data: tff.simulation.datasets.ClientData, cache_dir: Optional[str] = None, **preprocess_kwargs: Any
+    client_data: tff.simulation.datasets.ClientData,
+    cache_dir: Optional[str] = None,
+    *,
+    seeded_ids: bool = False,
+    **preprocess_kwargs: Any,
 ) -> tff.Computation:
     """A TFF computation from a client id to that client's preprocessed dataset, built inside TFF's runtime.
 
@@ -273,9 +277,16 @@ def client_dataset_computation(
     With `cache_dir` (a folder the worker can write, from `helpers.client_cache`), tf.data's `Dataset.cache` keeps
     each client's parsed examples in a file there, so a client is read from SQLite once, not once per round; in every
     case a round reads a client once for all its epochs (an in-memory `cache` before `preprocess` repeats it).
+
+    With `seeded_ids`, the computation takes "SEED:CLIENT_ID" strings (`seeded_client_ids`) and shuffles with SEED,
+    giving the same batches as `seed=SEED`: one computation then serves runs of every seed. TFF prepares each new
+    computation before its first call, so `helpers.runs.train` composes one per process and data, not one per seed
+    as well.
     """
     from helpers.seeds import graph_seed
 
+    if seeded_ids and "seed" in preprocess_kwargs:
+        raise TypeError("With seeded_ids, each id carries its seed: do not pass seed= as well.")
     global_seed = graph_seed(preprocess_kwargs.get("seed", 0))  # the graph seed an eager shuffle would use
     make_dataset = client_data.serializable_dataset_fn
 
@@ -283,15 +294,28 @@ def client_dataset_computation(
     def client_dataset(client_id):
         if global_seed is not None:
             tf.random.set_seed(global_seed)  # this computation's graph seed: the eager one, so the same shuffle
+        kwargs = preprocess_kwargs
+        if seeded_ids:
+            parts = tf.strings.split(client_id, ":", maxsplit=1)
+            seed, client_id = parts[0], parts[1]
+            # A tensor op seed: shuffle pairs it with the graph seed by the rule it applies to a Python int.
+            kwargs = {**preprocess_kwargs, "seed": tf.strings.to_number(seed, tf.int64)}
         dataset = make_dataset(client_id)
         if cache_dir is not None:
             # File names from web-safe base64 ("c-" keeps an empty id a name): any id, and no path outside cache_dir.
             dataset = dataset.cache(tf.strings.join([cache_dir, "/c-", tf.io.encode_base64(client_id)]))
         # Read the source once per round, not once per epoch. (Not in `preprocess`: a notebook that takes one batch
         # of a cached dataset gets a warning from tf.data.)
-        return preprocess(dataset.cache(), **preprocess_kwargs)
+        return preprocess(dataset.cache(), **kwargs)
 
     return client_dataset
+
+
+def seeded_client_ids(client_ids: Sequence[str], seed: int) -> list[str]:
+    """`client_ids` as "SEED:CLIENT_ID" strings, for a `client_dataset_computation(..., seeded_ids=True)`."""
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {seed!r}.")
+    return [f"{int(seed)}:{client_id}" for client_id in client_ids]
 
 
 def pool_batches(datasets: Sequence[tf.data.Dataset]) -> collections.OrderedDict:

@@ -15,7 +15,7 @@ import tensorflow_federated as tff
 from tqdm.auto import tqdm
 
 from helpers.client_cache import ClientCache
-from helpers.data import client_dataset_computation, sample_clients
+from helpers.data import client_dataset_computation, sample_clients, seeded_client_ids
 from helpers.runtime import client_cache
 from helpers.settings import RoundSettings
 
@@ -125,9 +125,7 @@ def _taking_client_ids(
 
     global_seed = graph_seed(settings.seed)  # set_seeds changes it, and with it the shuffles (a cache key here)
     cache_dir = cache.folder_for(client_data) if cache is not None else None
-    return _compose(
-        process, client_data, settings.num_epochs, settings.batch_size, settings.seed, global_seed, cache_dir
-    )
+    return _compose(process, client_data, settings.num_epochs, settings.batch_size, global_seed, cache_dir)
 
 
 @functools.lru_cache(maxsize=16)
@@ -136,15 +134,15 @@ def _compose(
     client_data: tff.simulation.datasets.ClientData,
     num_epochs: int,
     batch_size: int,
-    seed: int,
     global_seed: object,
     cache_dir: Optional[str],
 ) -> tff.learning.templates.LearningProcess:
-    # One composed process per (process, data, settings): TFF's worker keeps every new computation it is sent, so a
-    # training program that calls `train` once per round must not compose a new one each time.
+    # One composed process per (process, data, settings), shared by every seed (each id carries its run's seed): TFF's
+    # worker keeps every new computation it is sent, and TFF prepares each before its first call, so a training
+    # program that calls `train` once per round, or a sweep over seeds, must not compose a new one each time.
     try:
         dataset_computation = client_dataset_computation(
-            client_data, cache_dir, num_epochs=num_epochs, batch_size=batch_size, seed=seed
+            client_data, cache_dir, seeded_ids=True, num_epochs=num_epochs, batch_size=batch_size
         )
     except (ValueError, TypeError, RuntimeError) as error:  # RuntimeError: an eager tensor captured in a graph
         raise TypeError(
@@ -191,7 +189,7 @@ def train(
                 client_data.client_ids, settings.clients_per_round / len(client_data.client_ids), secret
             )
         start = time.perf_counter()
-        output = by_id.next(state, client_ids)
+        output = by_id.next(state, seeded_client_ids(client_ids, settings.seed))
         seconds = time.perf_counter() - start
         if cache is not None:
             cache.trim()

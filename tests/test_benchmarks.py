@@ -123,3 +123,36 @@ def test_the_notebook_quick_and_suite_sections_measure_what_they_say(monkeypatch
     assert command == ["uv", "run", "pytest", "-q"] and clone != ROOT and clone.name == "clone"
     head = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=ROOT, text=True).strip()
     assert suite.commit == head and suite.runs == 1 and suite.all_passed
+
+
+def test_the_imports_section_times_tff_with_and_without_the_compiled_modules(monkeypatch, tmp_path: Path) -> None:
+    """Section 8's plumbing with the imports replaced: kept modules are read (no PYTHONDONTWRITEBYTECODE), none are in
+    the uncached runs (an empty PYTHONPYCACHEPREFIX, kept empty); the test commands keep what they compile."""
+    import benchmarks.__main__ as bench
+    from benchmarks.report import render_markdown, render_readme_block
+
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")  # as in this machine's shell
+    envs = []
+
+    def fake_run(command, env, check, capture_output):
+        assert command == [sys.executable, "-c", "import tensorflow_federated"]
+        envs.append(env)
+
+    monkeypatch.setattr(bench.subprocess, "run", fake_run)
+    section = bench.bench_imports(2)
+    warm_up, *timed = envs
+    assert "PYTHONDONTWRITEBYTECODE" not in warm_up and len(timed) == 4
+    cached, uncached = timed[0::2], timed[1::2]
+    assert all("PYTHONDONTWRITEBYTECODE" not in env and "PYTHONPYCACHEPREFIX" not in env for env in cached)
+    assert all(env["PYTHONDONTWRITEBYTECODE"] == "1" and env["PYTHONPYCACHEPREFIX"] for env in uncached)
+    assert section.runs == 2 and len(section.cached_s) == len(section.uncached_s) == 2
+    results = Results(imports=section)
+    results.save(tmp_path / "results.json")
+    assert Results.load(tmp_path / "results.json") == results
+    assert "## 8. Importing TFF" in render_markdown(results)
+    assert "`import tensorflow_federated` in a new process" in render_readme_block(results)
+
+    calls = []
+    monkeypatch.setattr(bench.subprocess, "call", lambda command, cwd, env, stdout: calls.append(env) or 0)
+    bench._time_pytest(1, ["pytest"], tmp_path, "test")
+    assert "PYTHONDONTWRITEBYTECODE" not in calls[0] and calls[0]["FL_DATA"] == "sample"

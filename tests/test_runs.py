@@ -61,6 +61,32 @@ def test_train_builds_in_tff_the_very_datasets_the_driver_would(sample: data.Fed
         np.testing.assert_array_equal(a, b)
 
 
+def test_one_composed_process_serves_every_seed_with_each_seeds_own_datasets(sample: data.FederatedData) -> None:
+    """Each id carries its run's seed ("SEED:ID"), so runs of several seeds share one composed process (TFF prepares
+    each new computation for about half a second) and still get the driver's datasets for their seed, 0 included."""
+    build = data.client_dataset_computation(sample.train, seeded_ids=True, num_epochs=2, batch_size=7)
+    for seed in (0, 3, 12345):
+        (seeded,) = data.seeded_client_ids(["w001"], seed)
+        assert seeded == f"{seed}:w001"
+        got = list(build(seeded).as_numpy_iterator())
+        expected = list(data.make_federated_data(sample.train, ["w001"], num_epochs=2, batch_size=7, seed=seed)[0])
+        assert len(got) == len(expected)
+        for a, b in zip(got, expected):
+            np.testing.assert_array_equal(a["x"], b["x"].numpy())
+            np.testing.assert_array_equal(a["y"], b["y"].numpy())
+    with pytest.raises(TypeError, match="seeded_ids"):
+        data.client_dataset_computation(sample.train, seeded_ids=True, seed=1)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        data.seeded_client_ids(["w001"], "1")
+    spec = data.make_federated_data(sample.train, ["w000"])[0].element_spec
+    process = build_fedavg(models.make_model_fn(models.linear_model, spec), client_lr=0.1)
+    composed = training._compose.cache_info().currsize
+    for seed in (1, 2):
+        settings = training.RoundSettings(clients_per_round=3, num_epochs=1, seed=seed)
+        training.train(process, sample.train, num_rounds=1, settings=settings, progress=False)
+    assert training._compose.cache_info().currsize == composed + 1, "one composition for both seeds"
+
+
 def test_train_names_the_fix_for_a_dataset_function_tff_cannot_trace(sample: data.FederatedData) -> None:
     broken = {"w003"}
 

@@ -152,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     existing = {p.name for p in notebooks()}
     results = {name: run for name, run in results.items() if name in existing}  # drop renamed or removed notebooks
     os.environ["FL_DATA"] = "sample" if args.sample else "emnist"
+    # As on a learner's machine, the kernels keep the modules they compile: a shell with PYTHONDONTWRITEBYTECODE (ours
+    # has it) would make each kernel compile TensorFlow and TFF again, about 7 s of every notebook (CONTRIBUTING.md).
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     if args.data is not None:
         if not args.data.is_file():
             parser.error(f"{args.data} not found; build it with tools/build_emnist_standin.py --output {args.data}")
