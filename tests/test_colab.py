@@ -233,7 +233,9 @@ def test_notebook_01_runs_on_colab_through_its_setup_cell(runtime: str, tmp_path
     (bin_dir / "git").chmod(stat.S_IRWXU)
     content = tmp_path / "content"  # Colab's working directory, /content
     content.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    # Colab's kernel has none of these: this machine's PYTHONDONTWRITEBYTECODE would make the 3.11 kernel compile
+    # TensorFlow's modules again at every start, where Colab's keeps them after the first.
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
     env.update(PATH=f"{bin_dir}:{os.environ['PATH']}", FL_COLAB_PYTHON=local_311, UV_OFFLINE="1")
     started = time.monotonic()
     kernel = Kernel(specs, content, env)
