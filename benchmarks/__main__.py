@@ -655,8 +655,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if args.smoke:
         args.rounds, args.memory_rounds, args.memory_runs, args.soak_rounds = 3, 2, 1, 4
         args.soak_sources = ["sample"]
-        args.import_runs = 1
-        args.only = [name for name in args.only if name not in ("suite", "notebooks", "quick")]
+        args.only = [name for name in args.only if name not in ("suite", "notebooks", "quick", "imports")]
     if args.rounds < 2:
         parser.error("--rounds must be at least 2: the first round is a warm-up.")
     if "suite" in args.only and args.suite_runs < 1:

@@ -315,6 +315,8 @@ def seeded_client_ids(client_ids: Sequence[str], seed: int) -> list[str]:
     """`client_ids` as "SEED:CLIENT_ID" strings, for a `client_dataset_computation(..., seeded_ids=True)`."""
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise TypeError(f"seed must be an int, got {seed!r}.")
+    if not -(2**63) <= seed < 2**63:  # TFF parses it as an int64
+        raise ValueError(f"seed must fit in 64 bits, got {seed}; take it modulo 2**31 - 1, as TensorFlow does.")
     return [f"{int(seed)}:{client_id}" for client_id in client_ids]
 
 

@@ -84,6 +84,8 @@ def test_one_composed_process_serves_every_seed_with_each_seeds_own_datasets(sam
         data.client_dataset_computation(sample.train, seeded_ids=True, seed=1)
     with pytest.raises(TypeError, match="seed must be an int"):
         data.seeded_client_ids(["w001"], "1")
+    with pytest.raises(ValueError, match="64 bits"):
+        data.seeded_client_ids(["w001"], 2**63)
     spec = data.make_federated_data(sample.train, ["w000"])[0].element_spec
     process = build_fedavg(models.make_model_fn(models.linear_model, spec), client_lr=0.1)
     composed = training._compose.cache_info().currsize
