@@ -295,7 +295,9 @@ def test_a_lesson_runs_on_colab_through_its_setup_cell(runtime: str, tmp_path: P
         # Jupyter's stop-on-error: a kernel aborts requests that reach it just after a failed cell, as Colab's does
         # for the rest of a "Run all". Give it a moment, as a user clicking the next cell would.
         time.sleep(2)
-        reply, messages = kernel.run("print(sys.version_info[:2], len(emnist_train.client_ids), 'finished' in dir())")
+        reply, messages = kernel.run(
+            "import sys\nprint(sys.version_info[:2], len(emnist_train.client_ids), 'finished' in dir())"
+        )
         assert reply["status"] == "ok" and "(3, 11) 100 False" in _text(messages), (
             "state kept, interrupted cell drained"
         )
