@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {name: run for name, run in results.items() if name in existing}  # drop renamed or removed notebooks
     os.environ["FL_DATA"] = "sample" if args.sample else "emnist"
     # As on a learner's machine, the kernels keep the modules they compile: a shell with PYTHONDONTWRITEBYTECODE (ours
-    # has it) would make each kernel compile TensorFlow and TFF again, about 7 s of every notebook (CONTRIBUTING.md).
+    # has it) would make each kernel compile TensorFlow and TFF again (benchmarks/RESULTS.md, section 8).
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     if args.data is not None:
         if not args.data.is_file():
