@@ -541,14 +541,18 @@ def bench_soak(num_rounds: int, every: int, sources: Sequence[str]) -> Soak:
     )
 
 
+def _learner_env() -> dict[str, str]:
+    """This process's environment as on a learner's machine, where Python keeps the modules it compiles: this machine's
+    shell sets PYTHONDONTWRITEBYTECODE, which would make every process compile TensorFlow and TFF again."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def _time_pytest(runs: int, command: Sequence[str], cwd: Path, label: str) -> tuple[list[float], list[int]]:
     """Run a pytest command `runs` times on the offline sample; return the wall times and exit codes."""
     walls, codes = [], []
     for i in range(runs):
         start = time.perf_counter()
-        # A clone's `uv run` uses its own .venv; and as on a new user's machine, Python keeps the modules it compiles
-        # (this machine's shell sets PYTHONDONTWRITEBYTECODE, which would make every process compile TensorFlow again).
-        env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE")}
+        env = {k: v for k, v in _learner_env().items() if k != "VIRTUAL_ENV"}  # a clone's `uv run` uses its own .venv
         code = subprocess.call(list(command), cwd=cwd, env={**env, "FL_DATA": "sample"}, stdout=subprocess.DEVNULL)
         walls.append(time.perf_counter() - start)
         codes.append(code)
@@ -607,18 +611,20 @@ def bench_notebooks(names: Sequence[str] = ()) -> Notebooks:
 def bench_imports(runs: int) -> Imports:
     """Seconds to `import tensorflow_federated` in a new process: with the compiled modules Python keeps (as on a
     learner's machine after the first import), and with none (each process compiles them again)."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    command = [sys.executable, "-c", "import tensorflow_federated"]
-    subprocess.run(command, env=env, check=True, capture_output=True)  # compiles and keeps what is missing
+    env = _learner_env()
+
+    def seconds(env: dict[str, str]) -> float:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import tensorflow_federated"], env=env, check=True, capture_output=True)
+        return round(time.perf_counter() - start, 2)
+
+    seconds(env)  # compiles and keeps what is missing
     cached, uncached = [], []
     for _ in range(runs):
-        for times, extra in ((cached, {}), (uncached, {"PYTHONDONTWRITEBYTECODE": "1"})):
-            with tempfile.TemporaryDirectory(prefix="pycache-") as empty:
-                # An empty PYTHONPYCACHEPREFIX hides the compiled modules, and PYTHONDONTWRITEBYTECODE keeps it empty.
-                prefix = {"PYTHONPYCACHEPREFIX": empty} if extra else {}
-                start = time.perf_counter()
-                subprocess.run(command, env={**env, **extra, **prefix}, check=True, capture_output=True)
-                times.append(round(time.perf_counter() - start, 2))
+        cached.append(seconds(env))
+        with tempfile.TemporaryDirectory(prefix="pycache-") as empty:
+            # An empty PYTHONPYCACHEPREFIX hides the compiled modules, and PYTHONDONTWRITEBYTECODE keeps it empty.
+            uncached.append(seconds({**env, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": empty}))
     return Imports(runs=runs, cached_s=cached, uncached_s=uncached, machine=machine())
 
 
