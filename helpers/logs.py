@@ -50,8 +50,10 @@ def filter_lines(source: int, sink: int, wait: float = 0.1) -> None:
     A partial line (a progress bar's carriage return) is passed on once nothing more has come for `wait` seconds.
     """
     pending = b""
+    readable = select.poll()  # not select.select, which refuses descriptors above 1023 (a process with many files)
+    readable.register(source, select.POLLIN)
     while True:
-        if pending and not select.select([source], [], [], wait)[0]:
+        if pending and not readable.poll(wait * 1000):
             os.write(sink, pending)
             pending = b""
         chunk = os.read(source, 65536)

@@ -234,8 +234,9 @@ def use_private_runtime() -> Optional[PrivateWorker]:
     from helpers.contexts import remote_context
 
     if _current is not None and _current.process.poll() is None:
-        _current_context = remote_context(_current.address)
-        tff.framework.set_default_context(_current_context)
+        if _current_context is None:
+            _current_context = remote_context(_current.address)
+        tff.framework.set_default_context(_current_context)  # the same context: each new one holds a gRPC channel
         return _current
     reason = exposure_reason()
     if not reason:

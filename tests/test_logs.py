@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import textwrap
@@ -26,14 +27,24 @@ NOISY = [
 ]
 
 
-def test_filter_lines_keeps_everything_but_the_noise() -> None:
+@pytest.mark.parametrize("high", [False, True], ids=["low descriptors", "descriptors above 1023"])
+def test_filter_lines_keeps_everything_but_the_noise(high: bool) -> None:
     read_end, write_end = os.pipe()
     out_read, out_write = os.pipe()
+    if high:  # as in a process with many open files, where select.select refuses the descriptor
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < 1100:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(2048, hard), hard))
+        os.dup2(read_end, 1050)
+        os.close(read_end)
+        read_end = 1050
     os.write(write_end, ("\n".join(["kept 1", *NOISY, "kept 2"]) + "\nno newline").encode())
     os.close(write_end)
     filter_lines(read_end, out_write)
     os.close(out_write)
     assert os.read(out_read, 1 << 16) == b"kept 1\nkept 2\nno newline"
+    for fd in (read_end, out_read):
+        os.close(fd)
 
 
 def test_a_process_that_calls_it_shows_no_noise_but_every_other_line_even_when_it_crashes() -> None:

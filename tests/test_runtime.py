@@ -32,7 +32,12 @@ pids = [p.pid for p in me.children(recursive=True)]
 workers = [p for p in psutil.process_iter(["name", "ppid"]) if p.info["name"] == "worker_binary" and
            (p.pid in pids or p.info["ppid"] in pids)]
 listening = [c for c in psutil.net_connections("inet") if c.status == "LISTEN"]
+open_files = len(os.listdir("/proc/self/fd"))
+again = [use_private_runtime() for _ in range(20)]  # as every test, or a re-run setup cell, calls it
+assert tff.federated_computation(lambda: "again")() == b"again"
 print(json.dumps({
+    "same_worker_again": all(w is worker for w in again),
+    "files_opened_by_20_more_calls": len(os.listdir("/proc/self/fd")) - open_files,
     "isolated": worker is not None,
     "warnings": [str(w.message) for w in caught],
     "worker_pids": [p.pid for p in workers],
@@ -103,6 +108,7 @@ def test_the_worker_listens_on_no_network_interface_of_this_machine() -> None:
         assert all(ns != seen["own_net_ns"] for ns in seen["worker_net_ns"]), "the worker has its own network"
         assert seen["worker_listeners"] == [], "no worker socket is listening in this machine's network"
         assert (seen["socket_mode"], seen["folder_mode"]) == ("0o600", "0o700"), "only this user can connect"
+        assert seen["same_worker_again"] and seen["files_opened_by_20_more_calls"] == 0, seen  # no channel per call
     finally:
         _cleanup(process, seen["worker_pids"])
 
