@@ -76,6 +76,27 @@ def pytest_collection_modifyitems(config, items) -> None:
 _measured: "defaultdict[str, float]" = defaultdict(float)
 
 
+# Notebook 01 under nbval is skipped when tests/test_browser.py runs it: that test clicks Run All Cells in JupyterLab
+# and fails on any error output or any cell left unrun, which is all `--nbval-lax` checks, so nbval would only run the
+# same cells a second time (about 100 worker-seconds). Without Chromium, or with the browser test deselected, nbval
+# runs 01.
+BROWSER_TEST = "tests/test_browser.py::test_run_all_cells_of_notebook_01_in_jupyterlab"
+BROWSER_NOTEBOOK = "notebooks/01_federated_averaging_quickstart.ipynb"
+
+
+# After -k and -m have deselected theirs. (pytest takes a hook only under a name that starts with "pytest_".)
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+def pytest_skip_what_the_browser_test_runs(config, items) -> None:
+    """Mark notebook 01's nbval cells skipped when the browser test will run that notebook."""
+    from tests.apps import chromium_path
+
+    if chromium_path() and any(item.nodeid == BROWSER_TEST for item in items):
+        reason = f"{BROWSER_TEST} runs every cell of this notebook in JupyterLab (the root conftest.py says why)"
+        for item in items:
+            if item.nodeid.startswith(BROWSER_NOTEBOOK + "::"):
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """With FL_DURATIONS set, add each test phase's duration to its module's or notebook's total."""
     if os.environ.get("FL_DURATIONS"):  # setup, call and teardown, as the worker spent them

@@ -28,6 +28,11 @@ QUICKSTART = "notebooks/01_federated_averaging_quickstart.ipynb"
 QUICKSTART_END = 'print(f"test accuracy after'
 
 
+def chromium_path() -> Optional[str]:
+    """The Chromium that tests/test_browser.py drives, or None where none is on PATH."""
+    return next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+
+
 def code_cells_through(sources: Sequence[str], marker: str) -> list[str]:
     """The code cells `sources` up to and including the first that contains `marker` (which must be there)."""
     for index, source in enumerate(sources):

@@ -19,7 +19,7 @@ from pathlib import Path
 import portpicker
 import pytest
 
-from tests.apps import ROOT, jupyter_lab_command, running, wait_for_http
+from tests.apps import ROOT, chromium_path, jupyter_lab_command, running, wait_for_http
 from tools import screenshot
 
 NOTEBOOK = "01_federated_averaging_quickstart.ipynb"
@@ -36,11 +36,10 @@ RUN_TIMEOUT_S = 600
 
 
 def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.skip("no Chromium on PATH: install it with `apt-get install -y chromium` (.ci/run does)")
+    path = chromium_path()
+    if not path:
+        pytest.skip("no Chromium on PATH: install it with `apt-get install -y chromium` (.ci/run does)")
+    return path
 
 
 def test_run_all_cells_of_notebook_01_in_jupyterlab(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """How the suite is scheduled (root conftest.py): the longest modules and notebooks first, by a measured table; and
-the part of notebook 01 that the Colab and container tests run (tests/apps.py)."""
+the part of notebook 01 that the Colab and container tests run (tests/apps.py); and nbval leaving 01 to the browser
+test."""
 
 from __future__ import annotations
 
@@ -65,6 +66,30 @@ def test_xdist_workers_collect_the_longest_scopes_first_and_keep_each_scopes_ord
     items = collected()
     conftest.pytest_collection_modifyitems(SimpleNamespace(), items)  # without xdist: the order as collected
     assert [item.nodeid for item in items] == names
+
+
+@pytest.mark.parametrize("chromium", [True, False], ids=["with Chromium", "without Chromium"])
+def test_nbval_leaves_notebook_01_to_the_browser_test_only_when_that_test_will_run_it(
+    chromium: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests import apps
+
+    conftest = _root_conftest()
+    monkeypatch.setattr(apps, "chromium_path", lambda: "/usr/bin/chromium" if chromium else None)
+
+    def skipped(names: list[str]) -> list[str]:
+        items = [SimpleNamespace(nodeid=name, marks=[]) for name in names]
+        for item in items:
+            item.add_marker = item.marks.append
+        conftest.pytest_skip_what_the_browser_test_runs(SimpleNamespace(), items)
+        return [item.nodeid for item in items if any(mark.name == "skip" for mark in item.marks)]
+
+    notebook_01 = [f"{conftest.BROWSER_NOTEBOOK}::Cell {i}" for i in range(3)]
+    other = ["notebooks/02_federated_data.ipynb::Cell 0", "tests/test_browser.py::test_something_else"]
+    assert skipped([*notebook_01, *other, conftest.BROWSER_TEST]) == (notebook_01 if chromium else [])
+    assert skipped([*notebook_01, *other]) == [], "with the browser test deselected (-k, -m), nbval runs 01"
+    assert conftest.BROWSER_TEST.split("::")[1] in (ROOT / "tests" / "test_browser.py").read_text()
+    assert (ROOT / conftest.BROWSER_NOTEBOOK).is_file()
 
 
 def test_the_quickstart_part_ends_at_notebook_01s_first_evaluation() -> None:
