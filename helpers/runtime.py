@@ -215,6 +215,7 @@ class PrivateWorker:
 
 _current: Optional[PrivateWorker] = None
 _current_context: Any = None  # the context use_private_runtime installed last
+_fallback_context: Any = None  # TFF's own local context, after the fallback warning: one worker, not one per call
 
 
 def disabled_reason() -> str:
@@ -228,7 +229,7 @@ def use_private_runtime() -> Optional[PrivateWorker]:
     Raises:
       IsolationError: namespaces work here, but the isolated worker did not start (nothing is left listening).
     """
-    global _current, _current_context
+    global _current, _current_context, _fallback_context
     import tensorflow_federated as tff
 
     from helpers.contexts import remote_context
@@ -243,7 +244,9 @@ def use_private_runtime() -> Optional[PrivateWorker]:
         _current = start_private_worker()
     else:
         warnings.warn(exposure_warning(reason), ExposedRuntimeWarning, stacklevel=2)
-        tff.backends.native.set_sync_local_cpp_execution_context()
+        if _fallback_context is None:  # a new one per call would start a new exposed worker per call
+            _fallback_context = tff.backends.native.create_sync_local_cpp_execution_context()
+        tff.framework.set_default_context(_fallback_context)
         _current = _current_context = None
         return None
     _current_context = remote_context(_current.address)
@@ -308,8 +311,10 @@ def release_local_worker() -> None:
     # TFF's collector sends the worker SIGINT and then waits for it without a timeout. A worker started by a process
     # that ignores SIGINT (anything run as `command &` from a script, where the shell ignores it) inherits that and
     # never exits, so the wait would hang for ever. End TFF's own workers with SIGTERM first.
+    global _fallback_context
     import tensorflow_federated as tff
 
+    _fallback_context = None  # its worker is ended below; the next fallback makes a new context
     for manager in gc.get_objects():
         if type(manager).__qualname__ == "local_cpp_executor_factory.<locals>.ServiceManager":
             process = getattr(manager, "_process", None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -26,18 +27,19 @@ with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     worker = use_private_runtime()
 assert tff.federated_computation(lambda: "hi")() == b"hi"
+open_files = len(os.listdir("/proc/self/fd"))
+again = [use_private_runtime() for _ in range(20)]  # as every test, or a re-run setup cell, calls it
+assert tff.federated_computation(lambda: "again")() == b"again"
+files_opened = len(os.listdir("/proc/self/fd")) - open_files
 import psutil
 me = psutil.Process()
 pids = [p.pid for p in me.children(recursive=True)]
 workers = [p for p in psutil.process_iter(["name", "ppid"]) if p.info["name"] == "worker_binary" and
            (p.pid in pids or p.info["ppid"] in pids)]
 listening = [c for c in psutil.net_connections("inet") if c.status == "LISTEN"]
-open_files = len(os.listdir("/proc/self/fd"))
-again = [use_private_runtime() for _ in range(20)]  # as every test, or a re-run setup cell, calls it
-assert tff.federated_computation(lambda: "again")() == b"again"
 print(json.dumps({
     "same_worker_again": all(w is worker for w in again),
-    "files_opened_by_20_more_calls": len(os.listdir("/proc/self/fd")) - open_files,
+    "files_opened_by_20_more_calls": files_opened,
     "isolated": worker is not None,
     "warnings": [str(w.message) for w in caught],
     "worker_pids": [p.pid for p in workers],
@@ -67,6 +69,11 @@ def _start(end: str = "", env: dict | None = None, pipe_to_tee: bool = False) ->
         env={**os.environ, **(env or {})},
         start_new_session=True,
     )
+    ready = select.poll()
+    ready.register(process.stdout, select.POLLIN)
+    if not ready.poll(300_000):  # a worker that outlived a failed driver keeps the pipe open: fail, do not hang
+        _cleanup(process, [])
+        pytest.fail("the driver printed nothing within 300 s")
     line = process.stdout.readline()
     assert line, f"the driver printed nothing (exit code {process.poll()})"
     return process, json.loads(line)
@@ -109,6 +116,7 @@ def test_the_worker_listens_on_no_network_interface_of_this_machine() -> None:
         assert seen["worker_listeners"] == [], "no worker socket is listening in this machine's network"
         assert (seen["socket_mode"], seen["folder_mode"]) == ("0o600", "0o700"), "only this user can connect"
         assert seen["same_worker_again"] and seen["files_opened_by_20_more_calls"] == 0, seen  # no channel per call
+        assert len(seen["worker_pids"]) == 1, "after 20 more calls, still the one worker"
     finally:
         _cleanup(process, seen["worker_pids"])
 
@@ -122,6 +130,8 @@ def test_the_fallback_warns_and_names_the_exposure() -> None:
         assert "listens on all network interfaces" in warning and "firewall" in warning
         # And the check above is not vacuous: TFF's own worker really listens beyond loopback.
         assert seen["worker_listeners"] and any(ip not in LOOPBACK for ip, _ in seen["worker_listeners"])
+        assert len(seen["worker_pids"]) == 1, "after 20 more calls, still the one worker"
+        assert seen["same_worker_again"] and seen["files_opened_by_20_more_calls"] == 0, seen
     finally:
         _cleanup(process, seen["worker_pids"])
 
