@@ -44,6 +44,13 @@ def pytest_configure(config) -> None:
     config.addinivalue_line(
         "markers", "slow: starts an app, a container, an environment, a notebook or kernel, or a TFF driver process"
     )
+    # One xdist worker per core: TensorFlow's default of one intra-op thread per core makes the two workers' kernels
+    # and TFF workers contend for the same cores. With one thread per op each, notebooks 03 and 04 run side by side
+    # under nbval in 131 and 134 s against 141 and 141 s (two runs each, 2026-12-07); a single inter-op thread as
+    # well was slower (165 s). The processes a test starts (kernels, TFF's workers) inherit the setting.
+    workers = getattr(config, "workerinput", {}).get("workercount", 1)
+    if workers > 1:
+        os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 
 
 # Longest first, so that the xdist workers finish together: `--dist loadscope` hands out whole modules and notebooks
