@@ -216,6 +216,7 @@ class PrivateWorker:
 _current: Optional[PrivateWorker] = None
 _current_context: Any = None  # the context use_private_runtime installed last
 _fallback_context: Any = None  # TFF's own local context, after the fallback warning: one worker, not one per call
+_test_contexts: dict[str, Any] = {}  # private_test_context's, by worker address
 
 
 def disabled_reason() -> str:
@@ -281,7 +282,9 @@ def private_test_context() -> Any:
     worker = use_private_runtime()
     if worker is None:
         return tff.backends.test.create_sync_test_cpp_execution_context()
-    return remote_test_context(worker.address)
+    if worker.address not in _test_contexts:  # one per worker, as use_private_runtime keeps one: each holds a channel
+        _test_contexts[worker.address] = remote_test_context(worker.address)
+    return _test_contexts[worker.address]
 
 
 def end_process(process: subprocess.Popen, *, lifeline: bool = False) -> None:

@@ -208,6 +208,7 @@ def test_the_test_context_simulates_secure_sums_on_the_private_worker() -> None:
         assert secure_total([1, 2, 3]) == 6
     started = [p for p in psutil.Process().children() if p.pid not in before and p.name() == "worker_binary"]
     assert not started, "no exposed TFF worker was started for it"
+    assert private_test_context() is private_test_context(), "one context per worker: each holds a gRPC channel"
 
 
 def test_a_worker_that_fails_after_a_successful_probe_raises_and_leaves_no_listener(
