@@ -89,6 +89,11 @@ def test_the_readmes_container_commands_serve_jupyterlab_on_loopback_only() -> N
             listeners
         )
         assert podman("exec", name, "id", "-u").stdout.strip() != "0", "JupyterLab does not run as root"
+        # Compiled at build time (the Dockerfile's UV_COMPILE_BYTECODE), before anything here imported TFF.
+        compiled = podman(
+            "exec", name, "sh", "-c", "ls /opt/fl-venv/lib/python3.11/site-packages/tensorflow_federated/__pycache__"
+        )
+        assert "__init__.cpython-311.pyc" in compiled.stdout, compiled.stdout + compiled.stderr
         smoke = podman(
             "exec",
             name,
