@@ -27,8 +27,11 @@ SLOW_FILES = {
 }
 
 
-# `-n auto` (pyproject.toml) asks this hook: one worker per core this process may use, as long as each has the
-# memory of the largest notebook (benchmarks/sample.json holds the peaks) and some room for the test runner.
+# `-n auto` (pyproject.toml) asks this hook: one worker per core this process may use, plus one, as long as each has
+# the memory of the largest notebook (benchmarks/sample.json holds the peaks) and some room for the test runner. The
+# extra worker fills the time the others' processes wait (a kernel for its TFF worker, an app or a container to
+# start): with one worker per core the two cores were busy 91% of a clean-clone `uv run pytest` (sampled every 5 s)
+# and it took 19.1 min; with three workers, 99% and 17.3 min (one run each, 2026-12-07, 2 cores; CONTRIBUTING.md).
 GIB_PER_WORKER = 2.5
 
 
@@ -37,15 +40,15 @@ def pytest_xdist_auto_num_workers(config) -> int:
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     by_memory = int(psutil.virtual_memory().available / 2**30 / GIB_PER_WORKER)
-    return max(1, min(cores, by_memory))
+    return max(1, min(cores + 1, by_memory))
 
 
 def pytest_configure(config) -> None:
     config.addinivalue_line(
         "markers", "slow: starts an app, a container, an environment, a notebook or kernel, or a TFF driver process"
     )
-    # One xdist worker per core: TensorFlow's default of one intra-op thread per core makes the two workers' kernels
-    # and TFF workers contend for the same cores. With one thread per op each, notebooks 03 and 04 run side by side
+    # Several xdist workers: TensorFlow's default of one intra-op thread per core makes the workers' kernels and TFF
+    # workers contend for the same cores. With one thread per op each, notebooks 03 and 04 run side by side
     # under nbval in 131 and 134 s against 141 and 141 s (two runs each, 2026-12-07); a single inter-op thread as
     # well was slower (165 s). The processes a test starts (kernels, TFF's workers) inherit the setting.
     workers = getattr(config, "workerinput", {}).get("workercount", 1)

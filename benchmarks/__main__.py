@@ -335,8 +335,13 @@ NOTEBOOKS = (
 )
 
 
-def bench_round_cost(clients_per_round: int, num_rounds: int, client_lr: float, seed: int) -> RoundCost:
-    """Median TFF round time against the fastest plain-TF loop for the same work, and against the arithmetic floor."""
+def bench_round_cost(
+    clients_per_round: int, num_rounds: int, client_lr: float, seed: int, *, variant_runs: int = 2
+) -> RoundCost:
+    """Median TFF round time against the fastest plain-TF loop for the same work, and against the arithmetic floor.
+
+    Each TFF variant runs `variant_runs` times, interleaved with the others.
+    """
     import numpy as np
 
     cohorts = _round_ids(clients_per_round, num_rounds, seed)
@@ -365,7 +370,7 @@ def bench_round_cost(clients_per_round: int, num_rounds: int, client_lr: float, 
     warm = ClientCache()
     try:
         _fresh_worker_after(lambda: time_tff_rounds(cohorts, client_lr, by_id=True, seed=seed, cache=warm))  # fills it
-        seconds, examples = _time_tff_variants(cohorts, rounds, client_lr, seed, warm, weights)
+        seconds, examples = _time_tff_variants(cohorts, rounds, client_lr, seed, warm, weights, variant_runs)
     finally:
         warm.remove()
     for name, measured in seconds.items():
@@ -388,6 +393,7 @@ def bench_round_cost(clients_per_round: int, num_rounds: int, client_lr: float, 
         notebooks=NOTEBOOKS,
         max_weight_difference=difference,
         machine=machine(),
+        variant_runs=variant_runs,
     )
 
 
@@ -398,8 +404,9 @@ def _time_tff_variants(
     seed: int,
     warm: ClientCache,
     weights: dict[str, Any],
+    variant_runs: int,
 ) -> tuple[dict[str, list[float]], list[int]]:
-    """Each TFF variant's timed rounds (two runs each, interleaved) and the examples per round.
+    """Each TFF variant's timed rounds (`variant_runs` runs each, interleaved) and the examples per round.
 
     The final weights of each variant go in `weights`.
     """
@@ -415,10 +422,11 @@ def _time_tff_variants(
         "TFF, the same, loop_implementation=DATASET_ITERATOR": dict(rounds=rounds, loop_implementation=iterator),
         "TFF, client data held in memory (from_tensor_slices)": dict(rounds=_round_data_in_memory(cohorts, seed)),
     }
-    # Each variant runs twice, interleaved with the others, so that a slow spell of the machine hits them all alike.
+    # Each variant runs more than once, interleaved with the others, so that a slow spell of the machine hits them all
+    # alike (once in a smoke run, which times nothing).
     seconds: dict[str, list[float]] = {name: [] for name in variants}
     examples: list[int] = []
-    for _ in range(2):
+    for _ in range(variant_runs):
         for name, kwargs in variants.items():
             fresh = ClientCache() if name == COLD else None
             run = dict(kwargs, cache=fresh) if fresh is not None else kwargs
@@ -647,6 +655,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--quick-runs", type=int, default=3, help='times to run the quick loop, -m "not slow"')
     parser.add_argument("--import-runs", type=int, default=3, help="times to import TFF, with and without bytecode")
     parser.add_argument("--rounds", type=int, default=11, help="rounds per timing run; the first is a warm-up")
+    parser.add_argument(
+        "--variant-runs", type=int, default=2, help="interleaved runs of each TFF variant in the round-cost section"
+    )
     parser.add_argument("--memory-rounds", type=int, default=50)
     parser.add_argument("--memory-runs", type=int, default=3)
     parser.add_argument("--soak-rounds", type=int, default=500)
@@ -659,11 +670,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.smoke:
-        args.rounds, args.memory_rounds, args.memory_runs, args.soak_rounds = 3, 2, 1, 4
+        args.rounds, args.variant_runs, args.memory_rounds, args.memory_runs, args.soak_rounds = 3, 1, 2, 1, 4
         args.soak_sources = ["sample"]
         args.only = [name for name in args.only if name not in ("suite", "notebooks", "quick", "imports")]
     if args.rounds < 2:
         parser.error("--rounds must be at least 2: the first round is a warm-up.")
+    if args.variant_runs < 1:
+        parser.error("--variant-runs must be at least 1.")
     if "suite" in args.only and args.suite_runs < 1:
         parser.error("--suite-runs must be at least 1; leave the suite out with --only.")
     if "quick" in args.only and args.quick_runs < 1:
@@ -696,7 +709,7 @@ def _run(args: argparse.Namespace) -> int:
     results = Results.load(store)
     cohorts = (2, 4) if args.smoke else (10, 20, 50, 100)
     measure = {
-        "round_cost": lambda: bench_round_cost(cohorts[0], args.rounds, 0.1, args.seed),
+        "round_cost": lambda: bench_round_cost(cohorts[0], args.rounds, 0.1, args.seed, variant_runs=args.variant_runs),
         "scaling": lambda: bench_scaling(cohorts, args.rounds, 0.1, args.seed),
         "memory": lambda: bench_memory(args.memory_rounds, args.memory_runs),
         "soak": lambda: bench_soak(args.soak_rounds, max(1, args.soak_rounds // 10), args.soak_sources),

@@ -74,8 +74,9 @@ def _md_round_cost(s: RoundCost) -> list[str]:
     lines = [
         f"One FedAvg round of {s.clients_per_round} clients (about {s.examples_per_round:,.0f} examples in "
         f"{s.batch_steps_per_round:,.0f} batches of 20: 5 local epochs, the seed's linear model), median of the timed "
-        f"rounds ({s.timed_rounds} per run after one warm-up round; each TFF variant ran twice, interleaved with the "
-        f"others). Every loop does the same work: their final weights differ by at most {s.max_weight_difference:.1e}.",
+        f"rounds ({s.timed_rounds} per run after one warm-up round; each TFF variant ran "
+        f"{_times(s.variant_runs)}{', interleaved with the others' if s.variant_runs > 1 else ''}). Every loop does "
+        f"the same work: their final weights differ by at most {s.max_weight_difference:.1e}.",
         "",
         f"**The floor** is arithmetic: {s.flops_per_round / 1e9:.2f} GFLOP per round (2·784·10 FLOPs per example "
         f"forward and as many for the weight gradient) at {s.matmul_gflops:.0f} GFLOP/s, this machine's measured "
@@ -437,3 +438,8 @@ def update_readme(block: str, readme: Path = ROOT / "CONTRIBUTING.md") -> None:
     from tools.repo import replace_block
 
     readme.write_text(replace_block(readme.read_text(), README_START, README_END, block))
+
+
+def _times(count: int) -> str:
+    """'once', 'twice' or 'N times'."""
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")

@@ -56,6 +56,7 @@ class RoundCost:
     notebooks: str  # the name of the TFF loop the notebooks run
     max_weight_difference: float
     machine: Machine
+    variant_runs: int = 2  # interleaved runs of each TFF variant (2 in the files written before it was recorded)
 
     @property
     def floor_s(self) -> float:

@@ -20,25 +20,12 @@ from typing import Iterator, Optional, Sequence
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
-# Notebook 01 up to its first evaluation (the cell that prints "test accuracy after 50 rounds ..."): the setup cell,
-# TFF's import and private runtime, the sample, a plot, 50 FedAvg rounds behind a progress bar, the training curves
-# and a federated evaluation. The integration tests that only need "a kernel here trains and evaluates with TFF and
-# shows its figures" run this part, not the exercises after it; the browser test runs all of 01 (Run All Cells).
 QUICKSTART = "notebooks/01_federated_averaging_quickstart.ipynb"
-QUICKSTART_END = 'print(f"test accuracy after'
 
 
 def chromium_path() -> Optional[str]:
     """The Chromium that tests/test_browser.py drives, or None where none is on PATH."""
     return next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
-
-
-def code_cells_through(sources: Sequence[str], marker: str) -> list[str]:
-    """The code cells `sources` up to and including the first that contains `marker` (which must be there)."""
-    for index, source in enumerate(sources):
-        if marker in source:
-            return list(sources[: index + 1])
-    raise LookupError(f"no code cell contains {marker!r}")
 
 
 def readme_command(*words: str) -> list[str]:
@@ -193,14 +180,11 @@ def lab_runs_code(command: Sequence[str], port: int, token: str, log: Path, code
     return output
 
 
-def lab_runs_notebook(
-    base: str, token: str, path: str, cell_timeout: float = 600.0, through: Optional[str] = None
-) -> list[str]:
+def lab_runs_notebook(base: str, token: str, path: str, cell_timeout: float = 600.0) -> list[str]:
     """Open `path` on the server at `base` as JupyterLab does (a session: the kernel starts in the notebook's folder),
     run its code cells in order over the kernel's websocket, delete the session; return each cell's output.
 
-    With `through`, only the code cells up to the first that contains it run (`code_cells_through`). Fails at the first
-    cell whose reply is not "ok", with that cell's output, as Run All Cells stops there.
+    Fails at the first cell whose reply is not "ok", with that cell's output, as Run All Cells stops there.
     """
     _, body, _ = request(f"{base}/api/contents/{path}", token=token)
     cells = [
@@ -208,8 +192,6 @@ def lab_runs_notebook(
         for c in json.loads(body)["content"]["cells"]
         if c["cell_type"] == "code"
     ]
-    if through is not None:
-        cells = code_cells_through(cells, through)
     _, body, _ = request(
         f"{base}/api/sessions",
         "POST",

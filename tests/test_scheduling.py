@@ -9,10 +9,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
-import nbformat
 import pytest
-
-from tests.apps import QUICKSTART, QUICKSTART_END, code_cells_through
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,13 +87,3 @@ def test_nbval_leaves_notebook_01_to_the_browser_test_only_when_that_test_will_r
     assert skipped([*notebook_01, *other]) == [], "with the browser test deselected (-k, -m), nbval runs 01"
     assert conftest.BROWSER_TEST.split("::")[1] in (ROOT / "tests" / "test_browser.py").read_text()
     assert (ROOT / conftest.BROWSER_NOTEBOOK).is_file()
-
-
-def test_the_quickstart_part_ends_at_notebook_01s_first_evaluation() -> None:
-    sources = [c.source for c in nbformat.read(ROOT / QUICKSTART, as_version=4).cells if c.cell_type == "code"]
-    part = code_cells_through(sources, QUICKSTART_END)
-    assert "google.colab" in part[0] and "test accuracy after" in part[-1] and len(part) < len(sources)
-    assert sum("progress(" in source for source in part) == 1, "the 50 rounds behind a progress bar are in it"
-    assert code_cells_through(["a", "b marker", "c marker"], "marker") == ["a", "b marker"]
-    with pytest.raises(LookupError, match="marker"):
-        code_cells_through(["a"], "marker")
