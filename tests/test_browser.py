@@ -113,13 +113,15 @@ def test_run_all_cells_of_notebook_01_in_jupyterlab(tmp_path: Path) -> None:
 
 
 def _accept_kernel_dialog(page) -> None:
-    """Choose the notebook's own kernel if JupyterLab asks which kernel to start."""
+    """Choose the notebook's own kernel if JupyterLab asks which kernel to start.
+
+    Waits for whichever comes first, the dialog or the idle kernel (then there is no dialog to answer), instead of
+    giving the dialog a fixed time to appear.
+    """
     dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
-    try:
-        dialog.wait_for(timeout=15_000)
-    except Exception:  # playwright's TimeoutError: no dialog, the kernel started by itself
-        return
-    dialog.get_by_role("button", name="Select").click()
+    dialog.or_(page.get_by_text("Python 3 (ipykernel) | Idle")).first.wait_for(timeout=120_000)
+    if dialog.count():
+        dialog.get_by_role("button", name="Select").click()
 
 
 def _menu(page, menu: str, item: str) -> None:
