@@ -21,6 +21,9 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = "notebooks/01_federated_averaging_quickstart.ipynb"
+# The smallest lesson that starts TFF's private runtime, runs a federated computation, loads the sample and plots: what
+# the integration tests run where they need "a lesson runs here" (the Colab relay, the learner container).
+SMALL_LESSON = "notebooks/02_federated_data.ipynb"
 
 
 def chromium_path() -> Optional[str]:

@@ -34,10 +34,9 @@ from pathlib import Path
 import pytest
 
 from helpers.logs import NOISE
+from tests.apps import SMALL_LESSON as LESSON  # all of it, on each runtime (see the module docstring)
 
 ROOT = Path(__file__).resolve().parents[1]
-# What each runtime runs, all of it (see the module docstring).
-LESSON = "notebooks/02_federated_data.ipynb"
 # The lessons' progress bar, as notebook 01's training loop runs it; through the relay it must arrive as tqdm's text.
 PROGRESS_CELL = """from helpers.plots import progress
 

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.apps import SMALL_LESSON as LESSON
 from tests.apps import lab_runs_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 PODMAN = ["podman", "--runtime", "runc", "--cgroup-manager=cgroupfs"]
-LESSON = "notebooks/02_federated_data.ipynb"  # what the container runs (see the test's docstring)
 
 
 def readme_container_commands() -> tuple[list[str], list[str]]:
