@@ -34,6 +34,8 @@ CHROMIUM_FLAGS = [
 ]
 RUN_TIMEOUT_S = 600
 
+KERNEL_IDLE = "Python 3 (ipykernel) | Idle"  # JupyterLab's status bar once the notebook's kernel is idle
+
 
 def _chromium() -> str:
     path = chromium_path()
@@ -76,7 +78,7 @@ def test_run_all_cells_of_notebook_01_in_jupyterlab(tmp_path: Path) -> None:
                 page.goto(f"{base}/lab/tree/notebooks/{NOTEBOOK}?token={token}", timeout=120_000)
                 page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
                 _accept_kernel_dialog(page)
-                page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=120_000)
+                page.get_by_text(KERNEL_IDLE).wait_for(timeout=120_000)
                 # The committed outputs come with the file: clear them, so that everything checked below is new.
                 _menu(page, "Edit", "Clear Outputs of All Cells")
                 prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt")
@@ -119,7 +121,7 @@ def _accept_kernel_dialog(page) -> None:
     giving the dialog a fixed time to appear.
     """
     dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
-    dialog.or_(page.get_by_text("Python 3 (ipykernel) | Idle")).first.wait_for(timeout=120_000)
+    dialog.or_(page.get_by_text(KERNEL_IDLE)).first.wait_for(timeout=120_000)
     if dialog.count():
         dialog.get_by_role("button", name="Select").click()
 
@@ -141,7 +143,7 @@ def _wait_until_all_cells_ran(page, log: Path) -> None:
     while time.monotonic() < deadline:
         texts = prompts.all_inner_texts()
         if texts and all(re.fullmatch(r"\[\d+\]:", t.strip()) for t in texts):
-            if page.get_by_text("Python 3 (ipykernel) | Idle").count():
+            if page.get_by_text(KERNEL_IDLE).count():
                 return
         if any("*" in t for t in texts) or not texts:
             time.sleep(2)

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import pytest
 
+from colab_bridge.relay import WIDGET_MIME
 from helpers.logs import NOISE
 from tests.apps import SMALL_LESSON as LESSON  # all of it, on each runtime (see the module docstring)
 
@@ -274,7 +275,7 @@ def test_a_lesson_runs_on_colab_through_its_setup_cell(runtime: str, tmp_path: P
         reply, messages = kernel.run(PROGRESS_CELL)
         assert reply["status"] == "ok", reply
         assert "relayed bar: 100%" in _text(messages), "the progress bar falls back to text and is relayed"
-        assert not any("application/vnd.jupyter.widget-view+json" in m["content"].get("data", {}) for m in messages)
+        assert not any(WIDGET_MIME in m["content"].get("data", {}) for m in messages)
 
         # A failing cell fails in Colab too, with the remote exception's name and traceback.
         reply, messages = kernel.run("def broken():\n    raise ValueError('raised in the 3.11 kernel')\nbroken()")
