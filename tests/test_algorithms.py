@@ -7,6 +7,7 @@ import tensorflow_federated as tff
 
 from helpers import data, models
 from helpers.algorithms import build_dp_fedavg, build_fedavg, server_optimizer_contenders
+from tests.test_client_loop import _weights  # a process's weights after rounds of datasets
 
 
 def test_dp_fedavg_and_the_contenders_build(sample: data.FederatedData) -> None:
@@ -73,10 +74,3 @@ def test_fedprox_and_adam_clients_give_the_default_loops_weights_on_dataset_iter
         got = _weights(fed_prox if name.startswith("FedProx") else build(**iterator), rounds)
         for a, b in zip(expected, got, strict=True):
             np.testing.assert_array_equal(a, b, err_msg=name)
-
-
-def _weights(process: tff.learning.templates.LearningProcess, rounds: list[list]) -> list[np.ndarray]:
-    state = process.initialize()
-    for datasets in rounds:
-        state = process.next(state, datasets).state
-    return [np.asarray(w) for w in process.get_model_weights(state).trainable]
