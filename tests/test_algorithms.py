@@ -51,26 +51,28 @@ def test_fedprox_and_adam_clients_give_the_default_loops_weights_on_dataset_iter
     ]
     model_fn = models.make_model_fn(models.linear_model, rounds[0][0].element_spec)
     optimizers, algorithms = tff.learning.optimizers, tff.learning.algorithms
-    builders = {
-        "FedProx (mu 0.1)": lambda **loop: algorithms.build_weighted_fed_prox(
-            model_fn,
-            proximal_strength=0.1,
-            client_optimizer_fn=optimizers.build_sgdm(learning_rate=0.02),
-            server_optimizer_fn=optimizers.build_sgdm(learning_rate=1.0),
-            **loop,
-        ),
-        "Adam clients": lambda **loop: algorithms.build_weighted_fed_avg(
+    iterator = tff.learning.LoopImplementation.DATASET_ITERATOR
+
+    def adam_clients(**loop):
+        return algorithms.build_weighted_fed_avg(
             model_fn,
             client_optimizer_fn=optimizers.build_adam(learning_rate=0.01),
             server_optimizer_fn=optimizers.build_sgdm(learning_rate=1.0),
             **loop,
-        ),
+        )
+
+    default_fed_prox = algorithms.build_weighted_fed_prox(  # TFF's default loop, DATASET_REDUCE
+        model_fn,
+        proximal_strength=0.1,
+        client_optimizer_fn=optimizers.build_sgdm(learning_rate=0.02),
+        server_optimizer_fn=optimizers.build_sgdm(learning_rate=1.0),
+    )
+    pairs = {  # (TFF's default loop, the iterator loop the notebooks use)
+        "FedProx (mu 0.1)": (default_fed_prox, server_optimizer_contenders(model_fn)["FedProx (mu 0.1)"]),
+        "Adam clients": (adam_clients(), adam_clients(loop_implementation=iterator)),
     }
-    iterator = {"loop_implementation": tff.learning.LoopImplementation.DATASET_ITERATOR}
-    fed_prox = server_optimizer_contenders(model_fn)["FedProx (mu 0.1)"]  # notebook 04's, with the iterator loop
-    for name, build in builders.items():
-        expected = _weights(build(), rounds)  # TFF's default loop, DATASET_REDUCE
+    for name, (default, iterating) in pairs.items():
+        expected = _weights(default, rounds)
         assert any(np.abs(w).max() > 0 for w in expected), "the clients trained"
-        got = _weights(fed_prox if name.startswith("FedProx") else build(**iterator), rounds)
-        for a, b in zip(expected, got, strict=True):
+        for a, b in zip(expected, _weights(iterating, rounds), strict=True):
             np.testing.assert_array_equal(a, b, err_msg=name)
