@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.results import Results
+from helpers.logs import NOISE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,6 +28,8 @@ def test_benchmarks_smoke(tmp_path: Path) -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    noise = [line for line in (result.stdout + result.stderr).splitlines() if NOISE.search(line)]
+    assert not noise, f"the benchmark CLI prints library noise: {noise[:2]}"
     results = Results.load(tmp_path / "results.json")
     assert results.suite is None and results.imports is None  # --smoke leaves out the longest timings
     cost = results.round_cost
@@ -93,7 +96,7 @@ def test_the_notebook_quick_and_suite_sections_measure_what_they_say(monkeypatch
     """The three long sections' plumbing, with the long parts replaced: each notebook alone (benchmarks/sample.json
     gets its record), the quick loop's command, and the suite in a clean clone of HEAD."""
     import benchmarks.__main__ as bench
-    from tools import run_standin
+    from tools import make_nav, run_standin
 
     records = tmp_path / "sample.json"
     monkeypatch.setattr(run_standin, "SAMPLE_RESULTS", records)
@@ -104,8 +107,11 @@ def test_the_notebook_quick_and_suite_sections_measure_what_they_say(monkeypatch
         return {"notebook": path.name, "seconds": 12.0, "passed": True, "peak_gib": 0.5, "code_sha": "x"}
 
     monkeypatch.setattr(run_standin, "run", fake_run)
+    navigated = []
+    monkeypatch.setattr(make_nav, "main", lambda argv: navigated.append(argv) or 0)  # not the real README here
     section = bench.bench_notebooks(["02_federated_data.ipynb", "05_federated_evaluation.ipynb"])
     assert ran == [("02_federated_data.ipynb", "sample"), ("05_federated_evaluation.ipynb", "sample")]
+    assert navigated == [[]], "the README's memory column follows the new peaks"
     assert [row.notebook for row in section.rows] == [name for name, _ in ran] and section.total_s == 24.0
     assert set(json.loads(records.read_text())) == {name for name, _ in ran}
 
