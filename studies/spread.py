@@ -1,6 +1,6 @@
 """Run-to-run spread of the unseeded runs of notebooks 07 and 08: DP-FedAvg at each noise level, and quantized FedAvg.
 
-    uv run python -m studies.spread                  # 8 executions, about 6 min on 2 cores
+    uv run python -m studies.spread                  # 20 executions, about 10 min on 2 cores
     uv run python -m studies.spread --executions 2 --out /tmp/spread.json
 
 TFF draws DP noise and the quantizer's random rounding from unseeded generators, and the DP runs draw their
@@ -53,7 +53,7 @@ def measure(executions: int) -> dict[str, dict[str, list[float]]]:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--executions", type=int, default=8)
+    parser.add_argument("--executions", type=int, default=20)
     parser.add_argument("--out", type=Path, default=HERE / "spread.json")
     args = parser.parse_args(argv)
     if args.executions < 2:
