@@ -25,14 +25,11 @@ def test_a_spread_needs_two_runs(command: list[str]) -> None:
 
 def test_spread_and_drift_results_hold_what_the_notebooks_quote() -> None:
     spread = json.loads((ROOT / "studies" / "spread.json").read_text())
-    assert spread["executions"] == len(spread["dp"]["1.0"]) == len(spread["quantized"]["2"]) >= 8
+    assert spread["executions"] == len(spread["dp"]["1.0"]) == len(spread["quantized"]["2"]) == 20  # 07 quotes 20
     assert max(spread["dp"]["1.0"]) < min(spread["dp"]["0.0"]) - 0.10, "notebook 07's margin held in every execution"
     # Notebook 07 (cell after the ε table): in every execution each step up in noise lowered accuracy, 20 of 20.
     levels = [spread["dp"][z] for z in ("0.0", "0.5", "0.75", "1.0")]
-    assert spread["executions"] == 20 and all(all(a > b for a, b in zip(run, run[1:])) for run in zip(*levels)), (
-        "07's text claims the order in every one of 20 executions"
-    )
-    assert all(x - y > 0.10 for x, y in zip(levels[0], levels[-1])), "noise 1.0 more than ten points below noise 0"
+    assert all(all(a > b for a, b in zip(run, run[1:])) for run in zip(*levels)), "07 claims it in every execution"
     drift = json.loads((ROOT / "studies" / "drift_search.json").read_text())
     assert sorted(drift) == ["0", "1", "2"] and all(set(row) == {"5", "20"} for row in drift.values())
 
